@@ -1,0 +1,182 @@
+// Package store owns gatehouse's domain types and the storage contract every
+// backend (SQLite, PostgreSQL) implements. The conformance suite in
+// store/conformance is the executable form of this contract.
+//
+// Secrets held by these types (client secrets, API signing secrets, private
+// signing keys) are plaintext in memory only: a backend seals them with the
+// Sealer it was opened with before they reach disk. Password hashes are
+// stored as they are (they are already one-way).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns (wrapped) so callers can branch with errors.Is.
+var (
+	// ErrNotFound means the addressed record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a uniqueness rule would be broken (duplicate id, name,
+	// identifier, email, used jti, ...).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Sealer encrypts secrets at rest. aad binds a ciphertext to its place
+// (for example "client_secret:<client_id>") so ciphertexts cannot be swapped
+// between rows.
+type Sealer interface {
+	Seal(plaintext []byte, aad string) ([]byte, error)
+	Open(ciphertext []byte, aad string) ([]byte, error)
+}
+
+// Page selects a slice of a list. PerPage 0 means the backend default (50).
+type Page struct {
+	Page    int
+	PerPage int
+}
+
+// Limit returns the page size, defaulting and capping it.
+func (p Page) Limit() int {
+	switch {
+	case p.PerPage <= 0:
+		return 50
+	case p.PerPage > 100:
+		return 100
+	}
+	return p.PerPage
+}
+
+// Offset returns the number of rows to skip.
+func (p Page) Offset() int {
+	if p.Page < 0 {
+		return 0
+	}
+	return p.Page * p.Limit()
+}
+
+// Store is the whole storage contract. Each aggregate has its own small
+// interface so a package can ask for only what it uses.
+type Store interface {
+	Clients
+	ClientGrants
+	ResourceServers
+	Connections
+	Users
+	RefreshFamilies
+	SigningKeys
+	Tenants
+	Nonces
+	Close() error
+}
+
+// Clients stores applications.
+type Clients interface {
+	CreateClient(ctx context.Context, c *Client) error
+	GetClient(ctx context.Context, clientID string) (*Client, error)
+	// ListClients returns clients ordered by creation, and the total count.
+	ListClients(ctx context.Context, p Page) ([]*Client, int, error)
+	// UpdateClient loads the client, calls fn on it and saves the result, all in
+	// one transaction; an error from fn aborts the update and is returned.
+	UpdateClient(ctx context.Context, clientID string, fn func(*Client) error) (*Client, error)
+	DeleteClient(ctx context.Context, clientID string) error
+}
+
+// ClientGrants stores which clients may use client_credentials for which API.
+type ClientGrants interface {
+	// CreateClientGrant fails with ErrConflict for a second grant of the same
+	// (client_id, audience).
+	CreateClientGrant(ctx context.Context, g *ClientGrant) error
+	GetClientGrant(ctx context.Context, id string) (*ClientGrant, error)
+	// FindClientGrant returns the grant for (clientID, audience) or ErrNotFound.
+	FindClientGrant(ctx context.Context, clientID, audience string) (*ClientGrant, error)
+	// ListClientGrants filters by clientID and audience when they are not empty.
+	ListClientGrants(ctx context.Context, clientID, audience string, p Page) ([]*ClientGrant, int, error)
+	UpdateClientGrant(ctx context.Context, id string, fn func(*ClientGrant) error) (*ClientGrant, error)
+	DeleteClientGrant(ctx context.Context, id string) error
+}
+
+// ResourceServers stores APIs.
+type ResourceServers interface {
+	// CreateResourceServer fails with ErrConflict for a duplicate identifier.
+	CreateResourceServer(ctx context.Context, rs *ResourceServer) error
+	GetResourceServer(ctx context.Context, id string) (*ResourceServer, error)
+	ResourceServerByIdentifier(ctx context.Context, identifier string) (*ResourceServer, error)
+	ListResourceServers(ctx context.Context, p Page) ([]*ResourceServer, int, error)
+	UpdateResourceServer(ctx context.Context, id string, fn func(*ResourceServer) error) (*ResourceServer, error)
+	DeleteResourceServer(ctx context.Context, id string) error
+}
+
+// Connections stores identity sources (database, LDAP).
+type Connections interface {
+	// CreateConnection fails with ErrConflict for a duplicate name.
+	CreateConnection(ctx context.Context, c *Connection) error
+	GetConnection(ctx context.Context, id string) (*Connection, error)
+	ConnectionByName(ctx context.Context, name string) (*Connection, error)
+	// ListConnections filters by strategy when it is not empty.
+	ListConnections(ctx context.Context, strategy string, p Page) ([]*Connection, int, error)
+	UpdateConnection(ctx context.Context, id string, fn func(*Connection) error) (*Connection, error)
+	// DeleteConnection also deletes the connection's users.
+	DeleteConnection(ctx context.Context, id string) error
+}
+
+// UserQuery filters a user listing. Empty fields do not filter.
+type UserQuery struct {
+	Connection string // connection name
+	Email      string // exact, case-insensitive
+}
+
+// Users stores user profiles and their password hashes.
+type Users interface {
+	// CreateUser fails with ErrConflict for a duplicate user_id, or a duplicate
+	// email or username (case-insensitive) within the same connection.
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, userID string) (*User, error)
+	// UserByIdentifier finds a user of a connection by email or username,
+	// case-insensitively.
+	UserByIdentifier(ctx context.Context, connectionID, identifier string) (*User, error)
+	ListUsers(ctx context.Context, q UserQuery, p Page) ([]*User, int, error)
+	UpdateUser(ctx context.Context, userID string, fn func(*User) error) (*User, error)
+	DeleteUser(ctx context.Context, userID string) error
+}
+
+// RefreshFamilies stores refresh-token families: one row per original grant,
+// holding only hashes of the tokens it has issued.
+type RefreshFamilies interface {
+	CreateRefreshFamily(ctx context.Context, f *RefreshFamily) error
+	GetRefreshFamily(ctx context.Context, id string) (*RefreshFamily, error)
+	// UpdateRefreshFamily runs fn on the family inside one transaction that
+	// holds the row against concurrent updaters.
+	UpdateRefreshFamily(ctx context.Context, id string, fn func(*RefreshFamily) error) (*RefreshFamily, error)
+	DeleteRefreshFamily(ctx context.Context, id string) error
+	// DeleteRefreshFamilies deletes every family of (userID, clientID) and, when
+	// audience is not empty, only those for that audience. It returns how many.
+	DeleteRefreshFamilies(ctx context.Context, userID, clientID, audience string) (int, error)
+	// ListRefreshFamilies lists a user's families, oldest first.
+	ListRefreshFamilies(ctx context.Context, userID, clientID string) ([]*RefreshFamily, error)
+}
+
+// SigningKeys stores the tenant's token-signing keys.
+type SigningKeys interface {
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// ReplaceSigningKeys runs fn on the whole key set inside one transaction
+	// that excludes concurrent callers (so two nodes starting at once create
+	// one set) and stores the set fn returns. Keys absent from the result are
+	// deleted.
+	ReplaceSigningKeys(ctx context.Context, fn func([]*SigningKey) ([]*SigningKey, error)) error
+}
+
+// Tenants stores the single tenant's settings.
+type Tenants interface {
+	// GetTenantSettings returns the settings; a fresh store returns the zero value.
+	GetTenantSettings(ctx context.Context) (*TenantSettings, error)
+	UpdateTenantSettings(ctx context.Context, fn func(*TenantSettings) error) (*TenantSettings, error)
+}
+
+// Nonces records single-use values such as client-assertion jti.
+type Nonces interface {
+	// UseNonce records key until expiresAt. It fails with ErrConflict when the
+	// key is already recorded and not yet expired. Expired keys may be pruned.
+	UseNonce(ctx context.Context, key string, expiresAt time.Time) error
+}

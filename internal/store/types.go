@@ -1,0 +1,303 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// JSON tags follow the Auth0 Management API v2 field names, so the mgmt
+// package can encode these types as they are. Fields tagged "-" never leave
+// the server.
+
+// Client is an application (Auth0 "client").
+type Client struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"` // sealed at rest
+	Tenant       string `json:"tenant,omitempty"`
+
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	LogoURI     string `json:"logo_uri,omitempty"`
+	AppType     string `json:"app_type,omitempty"`
+
+	Global         bool `json:"global"`
+	IsFirstParty   bool `json:"is_first_party"`
+	OIDCConformant bool `json:"oidc_conformant"`
+
+	Callbacks         []string `json:"callbacks"`
+	AllowedOrigins    []string `json:"allowed_origins"`
+	WebOrigins        []string `json:"web_origins"`
+	AllowedLogoutURLs []string `json:"allowed_logout_urls"`
+	ClientAliases     []string `json:"client_aliases,omitempty"`
+	AllowedClients    []string `json:"allowed_clients,omitempty"`
+	GrantTypes        []string `json:"grant_types"`
+
+	// TokenEndpointAuthMethod is none, client_secret_post or
+	// client_secret_basic; nil when ClientAuthenticationMethods selects
+	// private_key_jwt.
+	TokenEndpointAuthMethod     *string                      `json:"token_endpoint_auth_method"`
+	ClientAuthenticationMethods *ClientAuthenticationMethods `json:"client_authentication_methods,omitempty"`
+	// Credentials are the public keys registered for private_key_jwt.
+	Credentials []ClientCredential `json:"-"`
+
+	IsTokenEndpointIPHeaderTrusted bool `json:"is_token_endpoint_ip_header_trusted"`
+
+	JWTConfiguration JWTConfiguration    `json:"jwt_configuration"`
+	RefreshToken     RefreshTokenSettings `json:"refresh_token"`
+	ClientMetadata   map[string]string    `json:"client_metadata"`
+
+	SSODisabled               bool `json:"sso_disabled"`
+	CrossOriginAuthentication bool `json:"cross_origin_authentication"`
+	CustomLoginPageOn         bool `json:"custom_login_page_on"`
+
+	OrganizationUsage           string `json:"organization_usage,omitempty"`
+	OrganizationRequireBehavior string `json:"organization_require_behavior,omitempty"`
+
+	CreatedAt time.Time `json:"-"`
+}
+
+// ClientAuthenticationMethods mirrors Auth0's client_authentication_methods.
+type ClientAuthenticationMethods struct {
+	PrivateKeyJWT *PrivateKeyJWTMethod `json:"private_key_jwt,omitempty"`
+}
+
+// PrivateKeyJWTMethod lists the credentials accepted for private_key_jwt.
+type PrivateKeyJWTMethod struct {
+	Credentials []CredentialRef `json:"credentials"`
+}
+
+// CredentialRef points at a ClientCredential by id.
+type CredentialRef struct {
+	ID string `json:"id"`
+}
+
+// ClientCredential is a public key an application signs client assertions with.
+type ClientCredential struct {
+	ID             string     `json:"id"` // cred_...
+	Name           string     `json:"name,omitempty"`
+	CredentialType string     `json:"credential_type"` // public_key
+	KID            string     `json:"kid"`
+	Alg            string     `json:"alg"` // RS256, RS384 or PS256
+	PEM            string     `json:"pem,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+}
+
+// AuthMethod returns the client's effective token endpoint auth method:
+// "private_key_jwt" when credentials are configured that way, else
+// TokenEndpointAuthMethod, defaulting to client_secret_post.
+func (c *Client) AuthMethod() string {
+	if c.ClientAuthenticationMethods != nil && c.ClientAuthenticationMethods.PrivateKeyJWT != nil {
+		return "private_key_jwt"
+	}
+	if c.TokenEndpointAuthMethod == nil || *c.TokenEndpointAuthMethod == "" {
+		return "client_secret_post"
+	}
+	return *c.TokenEndpointAuthMethod
+}
+
+// AllowsGrant reports whether grantType is in the client's grant_types.
+func (c *Client) AllowsGrant(grantType string) bool {
+	for _, g := range c.GrantTypes {
+		if g == grantType {
+			return true
+		}
+	}
+	return false
+}
+
+// JWTConfiguration controls the ID tokens minted for a client.
+type JWTConfiguration struct {
+	Alg               string          `json:"alg,omitempty"` // RS256 (default) or HS256
+	LifetimeInSeconds int             `json:"lifetime_in_seconds"`
+	SecretEncoded     bool            `json:"secret_encoded"`
+	Scopes            json.RawMessage `json:"scopes,omitempty"`
+}
+
+// RefreshTokenSettings mirrors Auth0's client refresh_token object.
+type RefreshTokenSettings struct {
+	RotationType              string `json:"rotation_type"`   // rotating | non-rotating
+	ExpirationType            string `json:"expiration_type"` // expiring | non-expiring
+	Leeway                    int    `json:"leeway"`
+	TokenLifetime             int    `json:"token_lifetime"`
+	InfiniteTokenLifetime     bool   `json:"infinite_token_lifetime"`
+	IdleTokenLifetime         int    `json:"idle_token_lifetime"`
+	InfiniteIdleTokenLifetime bool   `json:"infinite_idle_token_lifetime"`
+}
+
+// DefaultRefreshTokenSettings is what Auth0 gives an API-created client.
+func DefaultRefreshTokenSettings() RefreshTokenSettings {
+	return RefreshTokenSettings{
+		RotationType:              "non-rotating",
+		ExpirationType:            "non-expiring",
+		TokenLifetime:             31557600,
+		InfiniteTokenLifetime:     true,
+		IdleTokenLifetime:         2592000,
+		InfiniteIdleTokenLifetime: true,
+	}
+}
+
+// ClientGrant allows a client to obtain client_credentials tokens for an API.
+type ClientGrant struct {
+	ID                   string   `json:"id"` // cgr_...
+	ClientID             string   `json:"client_id"`
+	Audience             string   `json:"audience"`
+	Scope                []string `json:"scope"`
+	OrganizationUsage    string   `json:"organization_usage,omitempty"`
+	AllowAnyOrganization *bool    `json:"allow_any_organization,omitempty"`
+	SubjectType          string   `json:"subject_type,omitempty"` // client | user
+}
+
+// ResourceServer is an API that access tokens are minted for.
+type ResourceServer struct {
+	ID            string                `json:"id"` // 24 hex
+	Name          string                `json:"name,omitempty"`
+	Identifier    string                `json:"identifier"`
+	IsSystem      bool                  `json:"is_system,omitempty"`
+	Scopes        []ResourceServerScope `json:"scopes"`
+	SigningAlg    string                `json:"signing_alg"`              // RS256 | HS256 | PS256
+	SigningSecret string                `json:"signing_secret,omitempty"` // HS256 key; sealed at rest
+
+	AllowOfflineAccess                        bool            `json:"allow_offline_access"`
+	TokenLifetime                             int             `json:"token_lifetime"`
+	TokenLifetimeForWeb                       int             `json:"token_lifetime_for_web"`
+	SkipConsentForVerifiableFirstPartyClients bool            `json:"skip_consent_for_verifiable_first_party_clients"`
+	EnforcePolicies                           bool            `json:"enforce_policies"`
+	TokenDialect                              string          `json:"token_dialect,omitempty"`
+	SubjectTypeAuthorization                  json.RawMessage `json:"subject_type_authorization,omitempty"`
+}
+
+// ScopeValues returns the values of the API's scopes, in order.
+func (rs *ResourceServer) ScopeValues() []string {
+	out := make([]string, len(rs.Scopes))
+	for i, s := range rs.Scopes {
+		out[i] = s.Value
+	}
+	return out
+}
+
+// ResourceServerScope is one permission an API defines.
+type ResourceServerScope struct {
+	Value       string `json:"value"`
+	Description string `json:"description,omitempty"`
+}
+
+// Connection is a source of identities. Strategy "auth0" is a database
+// connection whose users live in this store; "ad" is AD/LDAP.
+type Connection struct {
+	ID                 string            `json:"id"` // con_...
+	Name               string            `json:"name"`
+	DisplayName        string            `json:"display_name,omitempty"`
+	Strategy           string            `json:"strategy"`
+	Options            json.RawMessage   `json:"options,omitempty"` // strategy specific, replaced wholesale
+	Realms             []string          `json:"realms"`
+	EnabledClients     []string          `json:"enabled_clients"`
+	IsDomainConnection bool              `json:"is_domain_connection"`
+	Metadata           map[string]string `json:"metadata,omitempty"`
+	ShowAsButton       *bool             `json:"show_as_button,omitempty"`
+}
+
+// EnabledFor reports whether clientID may log users in through c.
+func (c *Connection) EnabledFor(clientID string) bool {
+	for _, id := range c.EnabledClients {
+		if id == clientID {
+			return true
+		}
+	}
+	return false
+}
+
+// Identity is one entry of a user's identities array.
+type Identity struct {
+	Connection string `json:"connection"`
+	UserID     string `json:"user_id"`
+	Provider   string `json:"provider"`
+	IsSocial   bool   `json:"isSocial"`
+}
+
+// User is a user profile. UserID is "<provider>|<id>", for database users
+// "auth0|<id>".
+type User struct {
+	UserID       string `json:"user_id"`
+	ConnectionID string `json:"-"`
+	Connection   string `json:"-"` // connection name, mirrored in Identities
+	PasswordHash string `json:"-"`
+
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified"`
+	Username      string `json:"username,omitempty"`
+	PhoneNumber   string `json:"phone_number,omitempty"`
+	PhoneVerified bool   `json:"phone_verified,omitempty"`
+
+	Name       string `json:"name,omitempty"`
+	Nickname   string `json:"nickname,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+	Picture    string `json:"picture,omitempty"`
+
+	Blocked      bool           `json:"blocked,omitempty"`
+	AppMetadata  map[string]any `json:"app_metadata,omitempty"`
+	UserMetadata map[string]any `json:"user_metadata,omitempty"`
+	Identities   []Identity     `json:"identities"`
+
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	LastLogin         *time.Time `json:"last_login,omitempty"`
+	LastIP            string     `json:"last_ip,omitempty"`
+	LoginsCount       int        `json:"logins_count,omitempty"`
+	LastPasswordReset *time.Time `json:"last_password_reset,omitempty"`
+}
+
+// RefreshFamily is every refresh token descended from one grant. Tokens are
+// never stored: only SHA-256 hashes of their secret part. The newest tokens
+// are in Current (more than one when a previous token was replayed inside
+// the leeway); Previous is the token the last rotation consumed.
+type RefreshFamily struct {
+	ID       string   `json:"id"`
+	ClientID string   `json:"client_id"`
+	UserID   string   `json:"user_id"`
+	Audience string   `json:"audience"`
+	Scope    []string `json:"scope"`
+	Rotating bool     `json:"rotating"`
+
+	Current        [][]byte  `json:"current"`
+	Previous       []byte    `json:"previous,omitempty"`
+	PreviousUsedAt time.Time `json:"previous_used_at"`
+
+	CreatedAt       time.Time `json:"created_at"`
+	ExpiresAt       time.Time `json:"expires_at"`      // zero: no absolute expiry
+	IdleExpiresAt   time.Time `json:"idle_expires_at"` // zero: no idle expiry
+	LastExchangedAt time.Time `json:"last_exchanged_at"`
+
+	InitialIP string `json:"initial_ip,omitempty"`
+	LastIP    string `json:"last_ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// SigningKey is one of the tenant's token-signing key pairs.
+type SigningKey struct {
+	KID           string     `json:"kid"`
+	Alg           string     `json:"alg"`  // RS256
+	PrivateKeyDER []byte     `json:"-"`    // PKCS#8; sealed at rest
+	CertPEM       string     `json:"cert"` // self-signed certificate of the public key
+	Current       bool       `json:"current"`
+	Next          bool       `json:"next"`
+	Previous      bool       `json:"previous"`
+	Revoked       bool       `json:"revoked"`
+	CreatedAt     time.Time  `json:"-"`
+	CurrentSince  *time.Time `json:"current_since,omitempty"`
+	CurrentUntil  *time.Time `json:"current_until,omitempty"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+}
+
+// TenantSettings is the subset of Auth0 tenant settings gatehouse acts on,
+// plus Other, which holds every other field verbatim.
+type TenantSettings struct {
+	DefaultDirectory string          `json:"default_directory,omitempty"`
+	DefaultAudience  string          `json:"default_audience,omitempty"`
+	FriendlyName     string          `json:"friendly_name,omitempty"`
+	Flags            map[string]bool `json:"flags,omitempty"`
+	// Other keeps the remaining top-level fields of the settings document.
+	Other map[string]json.RawMessage `json:"-"`
+}
