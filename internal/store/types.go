@@ -42,7 +42,7 @@ type Client struct {
 
 	IsTokenEndpointIPHeaderTrusted bool `json:"is_token_endpoint_ip_header_trusted"`
 
-	JWTConfiguration JWTConfiguration    `json:"jwt_configuration"`
+	JWTConfiguration JWTConfiguration     `json:"jwt_configuration"`
 	RefreshToken     RefreshTokenSettings `json:"refresh_token"`
 	ClientMetadata   map[string]string    `json:"client_metadata"`
 

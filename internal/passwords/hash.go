@@ -1,0 +1,170 @@
+// Package passwords hashes and verifies user passwords and enforces a
+// database connection's password policy. New hashes use the native
+// algorithm; hashes imported from Auth0 (bcrypt $2a$/$2b$/$2y$) verify as
+// they are and are upgraded on the next successful login.
+package passwords
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Algorithm names a native hash.
+type Algorithm string
+
+const (
+	Argon2id Algorithm = "argon2id"
+	Bcrypt   Algorithm = "bcrypt"
+)
+
+// Argon2Params are argon2id's cost parameters.
+type Argon2Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// OWASPArgon2 is OWASP's first recommended argon2id configuration
+// (m=19 MiB, t=2, p=1).
+var OWASPArgon2 = Argon2Params{MemoryKiB: 19456, Time: 2, Threads: 1}
+
+// BcryptCost is the cost Auth0 uses, and ours when bcrypt is native.
+const BcryptCost = 10
+
+// maxPasswordBytes bounds work per verification; bcrypt also ignores bytes
+// past 72, so longer passwords are refused at set time by the policy.
+const maxPasswordBytes = 1024
+
+// ErrMalformedHash means a stored hash is in no format we know.
+var ErrMalformedHash = errors.New("passwords: malformed hash")
+
+// Hasher hashes new passwords with its native algorithm and verifies any
+// supported format.
+type Hasher struct {
+	Native     Algorithm
+	Argon2     Argon2Params
+	BcryptCost int
+
+	dummy string // a native hash of a random password, verified for unknown users
+}
+
+// NewHasher returns a Hasher for the native algorithm with the given
+// parameters (zero values select the defaults above).
+func NewHasher(native Algorithm, a Argon2Params, bcryptCost int) (*Hasher, error) {
+	if native == "" {
+		native = Argon2id
+	}
+	if native != Argon2id && native != Bcrypt {
+		return nil, fmt.Errorf("passwords: unknown algorithm %q (want argon2id or bcrypt)", native)
+	}
+	if a == (Argon2Params{}) {
+		a = OWASPArgon2
+	}
+	if bcryptCost == 0 {
+		bcryptCost = BcryptCost
+	}
+	h := &Hasher{Native: native, Argon2: a, BcryptCost: bcryptCost}
+	var err error
+	if h.dummy, err = h.Hash(rand.Text()); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Hash returns a new hash of password in the native format.
+func (h *Hasher) Hash(password string) (string, error) {
+	if len(password) > maxPasswordBytes {
+		return "", errors.New("passwords: password too long")
+	}
+	switch h.Native {
+	case Bcrypt:
+		b, err := bcrypt.GenerateFromPassword([]byte(password), h.BcryptCost)
+		if err != nil {
+			return "", fmt.Errorf("passwords: bcrypt: %w", err)
+		}
+		return string(b), nil
+	default:
+		salt := make([]byte, 16)
+		rand.Read(salt)
+		p := h.Argon2
+		key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+		return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+			b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	}
+}
+
+var b64 = base64.RawStdEncoding
+
+// Verify reports whether password matches hash, and whether the hash should
+// be replaced by a native one (other algorithm or weaker parameters).
+func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
+	if len(password) > maxPasswordBytes {
+		// Still spend the time, so length does not tell anything.
+		h.VerifyDummy(password[:maxPasswordBytes])
+		return false, false, nil
+	}
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, false, nil
+		}
+		if err != nil {
+			return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
+		}
+		cost, _ := bcrypt.Cost([]byte(hash))
+		return true, h.Native != Bcrypt || cost < h.BcryptCost, nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		p, salt, key, err := parseArgon2(hash)
+		if err != nil {
+			return false, false, err
+		}
+		got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
+		if subtle.ConstantTimeCompare(got, key) != 1 {
+			return false, false, nil
+		}
+		weaker := p.MemoryKiB < h.Argon2.MemoryKiB || p.Time < h.Argon2.Time
+		return true, h.Native != Argon2id || weaker, nil
+	}
+	return false, false, ErrMalformedHash
+}
+
+// VerifyDummy spends the time of one native verification and always fails.
+// It is called for unknown users so that they cost the same as wrong
+// passwords.
+func (h *Hasher) VerifyDummy(password string) {
+	h.Verify(h.dummy, password)
+}
+
+func parseArgon2(hash string) (Argon2Params, []byte, []byte, error) {
+	// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 {
+		return Argon2Params{}, nil, nil, ErrMalformedHash
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return Argon2Params{}, nil, nil, ErrMalformedHash
+	}
+	var p Argon2Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return Argon2Params{}, nil, nil, ErrMalformedHash
+	}
+	// Bound the parameters so a corrupt or hostile hash cannot exhaust memory.
+	if p.MemoryKiB < 8 || p.MemoryKiB > 1<<20 || p.Time < 1 || p.Time > 16 || p.Threads < 1 || p.Threads > 16 {
+		return Argon2Params{}, nil, nil, ErrMalformedHash
+	}
+	salt, err1 := b64.DecodeString(parts[4])
+	key, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 || len(key) > 64 {
+		return Argon2Params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}
