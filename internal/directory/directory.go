@@ -1,0 +1,83 @@
+// Package directory verifies a user's password against the connection the
+// user belongs to. Each strategy (auth0 database, AD/LDAP) sits behind the
+// same small interface, with three outcomes: verified, refused, or failed
+// (so an unreachable directory is never reported as a wrong password).
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// PasswordVerifier checks username and password in one connection. ok is
+// false, with a nil error, for an unknown user or a wrong password; the
+// caller cannot and must not tell which.
+type PasswordVerifier interface {
+	Verify(ctx context.Context, conn *store.Connection, username, password string) (res Result, ok bool, err error)
+}
+
+// Result is a verified identity.
+type Result struct {
+	User *store.User
+	// NewPasswordHash, when set, should replace the stored hash (same
+	// password, native algorithm); the caller saves it with its other
+	// login-time changes.
+	NewPasswordHash string
+}
+
+// ErrUnsupportedStrategy is returned for connections no verifier serves.
+var ErrUnsupportedStrategy = errors.New("directory: connection strategy does not support passwords")
+
+// Router sends each connection to the verifier of its strategy.
+type Router map[string]PasswordVerifier
+
+// Verify implements PasswordVerifier.
+func (r Router) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
+	v, ok := r[conn.Strategy]
+	if !ok {
+		return Result{}, false, fmt.Errorf("%w: %q", ErrUnsupportedStrategy, conn.Strategy)
+	}
+	return v.Verify(ctx, conn, username, password)
+}
+
+// Database verifies users of "auth0" connections, whose profiles and
+// password hashes live in the store.
+type Database struct {
+	Users  store.Users
+	Hasher *passwords.Hasher
+}
+
+// Verify looks the user up by email or username and checks the password.
+// Unknown users cost one dummy hash verification, like a wrong password. A
+// hash in an older format or with weaker parameters is replaced by a native
+// one after a successful check.
+func (d *Database) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
+	u, err := d.Users.UserByIdentifier(ctx, conn.ID, username)
+	if errors.Is(err, store.ErrNotFound) {
+		d.Hasher.VerifyDummy(password)
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, fmt.Errorf("directory: find user: %w", err)
+	}
+	ok, rehash, err := d.Hasher.Verify(u.PasswordHash, password)
+	if err != nil {
+		// A malformed stored hash can never match; treat as a refusal but
+		// surface it so an operator sees it.
+		return Result{}, false, fmt.Errorf("directory: user %s: %w", u.UserID, err)
+	}
+	if !ok {
+		return Result{}, false, nil
+	}
+	res := Result{User: u}
+	if rehash {
+		if h, err := d.Hasher.Hash(password); err == nil {
+			res.NewPasswordHash = h
+		}
+	}
+	return res, true, nil
+}

@@ -1,0 +1,288 @@
+// Package keys owns the tenant's token-signing keys: creating them on first
+// start, keeping the current/next/previous set in memory, publishing the
+// JWKS, and handing out signers. Private keys live in the store sealed under
+// the master secret; only this package ever sees them in the clear.
+package keys
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// rsaBits is the modulus size of new keys; Auth0 uses 2048.
+const rsaBits = 2048
+
+// Key is a parsed signing key.
+type Key struct {
+	KID     string
+	Alg     jose.SignatureAlgorithm
+	Private *rsa.PrivateKey
+	Cert    *x509.Certificate
+	signer  jose.Signer
+}
+
+// Signer returns a JOSE signer for this key (RS256, "typ":"JWT", kid set).
+func (k *Key) Signer() jose.Signer { return k.signer }
+
+// Manager holds the key set loaded from the store.
+type Manager struct {
+	store   store.SigningKeys
+	subject string // certificate CN: the tenant's host
+	now     func() time.Time
+
+	mu       sync.RWMutex
+	current  *Key
+	byKID    map[string]*Key // every non-revoked key
+	jwks     []byte
+	loadedAt time.Time
+	reloadMu sync.Mutex
+}
+
+// NewManager returns a manager; call Init before use.
+func NewManager(s store.SigningKeys, subject string, now func() time.Time) *Manager {
+	if now == nil {
+		now = time.Now
+	}
+	return &Manager{store: s, subject: subject, now: now}
+}
+
+// Init creates the first current and next keys when the store has none
+// (safely, when several nodes start at once) and loads the set.
+func (m *Manager) Init(ctx context.Context) error {
+	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
+		if len(ks) > 0 {
+			return ks, nil
+		}
+		now := m.now().UTC()
+		cur, err := m.generate(now)
+		if err != nil {
+			return nil, err
+		}
+		next, err := m.generate(now)
+		if err != nil {
+			return nil, err
+		}
+		cur.Current, cur.CurrentSince = true, &now
+		next.Next = true
+		return []*store.SigningKey{cur, next}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("keys: init: %w", err)
+	}
+	return m.Reload(ctx)
+}
+
+// Reload reads the key set from the store, so a rotation made by another
+// node is picked up.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	stored, err := m.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("keys: load: %w", err)
+	}
+	m.mu.RLock()
+	old := m.byKID
+	m.mu.RUnlock()
+
+	byKID := make(map[string]*Key, len(stored))
+	var current *Key
+	var published []jose.JSONWebKey
+	for _, sk := range stored {
+		if sk.Revoked {
+			continue
+		}
+		k, ok := old[sk.KID]
+		if !ok {
+			if k, err = parse(sk); err != nil {
+				return err
+			}
+		}
+		byKID[k.KID] = k
+		if sk.Current {
+			current = k
+		}
+		published = append(published, jwkOf(k))
+	}
+	if current == nil {
+		return errors.New("keys: the store holds no current signing key")
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: published})
+	if err != nil {
+		return fmt.Errorf("keys: encode jwks: %w", err)
+	}
+	m.mu.Lock()
+	m.current, m.byKID, m.jwks, m.loadedAt = current, byKID, jwks, m.now()
+	m.mu.Unlock()
+	return nil
+}
+
+// Current returns the key that signs new tokens.
+func (m *Manager) Current() *Key {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.current
+}
+
+// Lookup returns a non-revoked key by kid.
+func (m *Manager) Lookup(kid string) (*Key, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	k, ok := m.byKID[kid]
+	return k, ok
+}
+
+// JWKS returns the published key set document.
+func (m *Manager) JWKS() []byte {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.jwks
+}
+
+// LoadedAt says when the set was last read from the store.
+func (m *Manager) LoadedAt() time.Time {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.loadedAt
+}
+
+// Rotate makes the next key current, the current key previous (still
+// published, so tokens it signed keep verifying), drops the old previous
+// key's previous flag, and generates a new next key.
+func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
+	var promoted *store.SigningKey
+	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
+		now := m.now().UTC()
+		fresh, err := m.generate(now)
+		if err != nil {
+			return nil, err
+		}
+		fresh.Next = true
+		for _, k := range ks {
+			switch {
+			case k.Current:
+				k.Current, k.Previous, k.CurrentUntil = false, true, &now
+			case k.Next:
+				k.Next, k.Current, k.CurrentSince = false, true, &now
+				promoted = k
+			case k.Previous:
+				k.Previous = false
+			}
+		}
+		if promoted == nil {
+			return nil, errors.New("no next key to promote")
+		}
+		return append(ks, fresh), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keys: rotate: %w", err)
+	}
+	return promoted, m.Reload(ctx)
+}
+
+// generate makes a new RSA key with a self-signed certificate.
+func (m *Manager) generate(now time.Time) (*store.SigningKey, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: m.subject},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		return nil, fmt.Errorf("self-sign: %w", err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encode key: %w", err)
+	}
+	kid, err := thumbprint(&priv.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &store.SigningKey{
+		KID:           kid,
+		Alg:           string(jose.RS256),
+		PrivateKeyDER: pkcs8,
+		CertPEM:       string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		CreatedAt:     now,
+	}, nil
+}
+
+func thumbprint(pub *rsa.PublicKey) (string, error) {
+	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+func parse(sk *store.SigningKey) (*Key, error) {
+	if sk.Alg != string(jose.RS256) {
+		return nil, fmt.Errorf("keys: key %s has unsupported alg %q", sk.KID, sk.Alg)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(sk.PrivateKeyDER)
+	if err != nil {
+		return nil, fmt.Errorf("keys: parse key %s: %w", sk.KID, err)
+	}
+	priv, ok := pk.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("keys: key %s is not RSA", sk.KID)
+	}
+	block, _ := pem.Decode([]byte(sk.CertPEM))
+	if block == nil {
+		return nil, fmt.Errorf("keys: key %s has no certificate", sk.KID)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("keys: parse certificate %s: %w", sk.KID, err)
+	}
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: priv, KeyID: sk.KID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("keys: signer %s: %w", sk.KID, err)
+	}
+	return &Key{KID: sk.KID, Alg: jose.RS256, Private: priv, Cert: cert, signer: signer}, nil
+}
+
+func jwkOf(k *Key) jose.JSONWebKey {
+	sha1sum := sha1.Sum(k.Cert.Raw)
+	sha256sum := sha256.Sum256(k.Cert.Raw)
+	return jose.JSONWebKey{
+		Key:                         &k.Private.PublicKey,
+		KeyID:                       k.KID,
+		Algorithm:                   string(k.Alg),
+		Use:                         "sig",
+		Certificates:                []*x509.Certificate{k.Cert},
+		CertificateThumbprintSHA1:   sha1sum[:],
+		CertificateThumbprintSHA256: sha256sum[:],
+	}
+}

@@ -1,0 +1,115 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Client authentication methods, as Auth0 names them.
+const (
+	MethodNone          = "none"
+	MethodSecretPost    = "client_secret_post"
+	MethodSecretBasic   = "client_secret_basic"
+	MethodPrivateKeyJWT = "private_key_jwt"
+)
+
+// AssertionType is the only client_assertion_type there is.
+const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// ClientAuthenticator authenticates the application behind a request.
+type ClientAuthenticator struct {
+	Clients store.Clients
+	Nonces  store.Nonces
+	// Audience is what client assertions must name in aud: the issuer URL.
+	Audience string
+	Now      func() time.Time
+}
+
+// Authenticate identifies and authenticates the client of req by the method
+// the client is configured for, and returns it with the method used.
+func (a *ClientAuthenticator) Authenticate(ctx context.Context, req *Request) (*store.Client, string, error) {
+	presented, clientID, err := presentedMethod(req)
+	if err != nil {
+		return nil, "", err
+	}
+	if presented == MethodPrivateKeyJWT && clientID == "" {
+		clientID = unverifiedSubject(req.ClientAssertion)
+	}
+	if clientID == "" {
+		return nil, "", MissingParam("client_id")
+	}
+	client, err := a.Clients.GetClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", ErrAccessDenied.WithCause(errors.New("unknown client"))
+	}
+	if err != nil {
+		return nil, "", ErrServer.WithCause(err)
+	}
+	configured := client.AuthMethod()
+	if presented != configured {
+		return nil, "", ErrAccessDenied.WithCause(errors.New("client authenticated with " + presented + ", configured for " + configured))
+	}
+	switch configured {
+	case MethodNone:
+		return client, configured, nil
+	case MethodSecretPost:
+		return client, configured, checkSecret(client, req.ClientSecret)
+	case MethodSecretBasic:
+		return client, configured, checkSecret(client, req.Basic.ClientSecret)
+	case MethodPrivateKeyJWT:
+		if err := a.verifyAssertion(ctx, client, req.ClientAssertion); err != nil {
+			return nil, "", err
+		}
+		return client, configured, nil
+	}
+	return nil, "", ErrAccessDenied.WithCause(errors.New("unknown auth method " + configured))
+}
+
+// presentedMethod works out which single mechanism the request used.
+func presentedMethod(req *Request) (method, clientID string, err error) {
+	n := 0
+	method = MethodNone
+	clientID = req.ClientID
+	if req.Basic != nil {
+		n++
+		method = MethodSecretBasic
+		if clientID != "" && clientID != req.Basic.ClientID {
+			return "", "", Errorf(http.StatusBadRequest, "invalid_request", "client_id in body and Authorization header differ")
+		}
+		clientID = req.Basic.ClientID
+	}
+	if req.ClientSecret != "" {
+		n++
+		method = MethodSecretPost
+	}
+	if req.ClientAssertion != "" || req.ClientAssertionType != "" {
+		n++
+		method = MethodPrivateKeyJWT
+		if req.ClientAssertionType != AssertionType {
+			return "", "", Errorf(http.StatusBadRequest, "invalid_request", "client_assertion_type must be %s", AssertionType)
+		}
+		if req.ClientAssertion == "" {
+			return "", "", MissingParam("client_assertion")
+		}
+	}
+	if n > 1 {
+		return "", "", Errorf(http.StatusBadRequest, "invalid_request", "Use only one client authentication method")
+	}
+	return method, clientID, nil
+}
+
+// checkSecret compares in constant time (over digests, so length leaks nothing).
+func checkSecret(c *store.Client, presented string) error {
+	want := sha256.Sum256([]byte(c.ClientSecret))
+	got := sha256.Sum256([]byte(presented))
+	if c.ClientSecret == "" || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		return ErrAccessDenied.WithCause(errors.New("wrong client secret"))
+	}
+	return nil
+}

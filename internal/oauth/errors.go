@@ -1,0 +1,108 @@
+// Package oauth owns gatehouse's Authentication API: the token endpoint
+// (parsing a request once into a typed Request, authenticating the client,
+// dispatching to a grant, minting tokens), revocation, /userinfo and
+// discovery, with errors in Auth0's shape.
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an OAuth error as Auth0 sends it: {"error","error_description"}
+// with an HTTP status. Extra members (mfa_token, error_uri) go in Extra.
+type Error struct {
+	Status      int
+	Code        string
+	Description string
+	URI         string
+	Extra       map[string]any
+	// cause is logged, never sent.
+	cause error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Description, e.cause)
+	}
+	return e.Code + ": " + e.Description
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+// WithCause returns a copy of e that records why it happened, for the log.
+func (e *Error) WithCause(err error) *Error {
+	c := *e
+	c.cause = err
+	return &c
+}
+
+// Errorf builds an Error.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// The errors of the spec's error table that do not depend on the request.
+var (
+	ErrAccessDenied       = &Error{Status: http.StatusUnauthorized, Code: "access_denied", Description: "Unauthorized"}
+	ErrInvalidAssertion   = &Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Invalid client assertion"}
+	ErrWrongCredentials   = &Error{Status: http.StatusForbidden, Code: "invalid_grant", Description: "Wrong email or password."}
+	ErrUserBlocked        = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Description: "user is blocked"}
+	ErrInvalidRefresh     = &Error{Status: http.StatusForbidden, Code: "invalid_grant", Description: "Unknown or invalid refresh token."}
+	ErrRefreshUserDeleted = &Error{Status: http.StatusForbidden, Code: "invalid_grant", Description: "The refresh_token was generated for a user who doesn't exist anymore."}
+	ErrNoDefaultDirectory = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "Authorization server not configured with default connection."}
+	ErrServer             = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "Internal server error"}
+	ErrBodyTooLarge       = &Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "Request body too large"}
+)
+
+// MissingParam is row 1 of the error table.
+func MissingParam(name string) *Error {
+	return Errorf(http.StatusBadRequest, "invalid_request", "Missing required parameter: %s", name)
+}
+
+// GrantNotAllowed is row 6 of the error table.
+func GrantNotAllowed(grantType string) *Error {
+	e := Errorf(http.StatusForbidden, "unauthorized_client", "Grant type '%s' not allowed for the client.", grantType)
+	e.URI = "https://auth0.com/docs/clients/client-grant-types"
+	return e
+}
+
+// AsError converts any error into an *Error; unknown errors become
+// server_error with the original kept as the cause.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrServer.WithCause(err)
+}
+
+// WriteError writes e as JSON with Auth0's headers.
+func WriteError(w http.ResponseWriter, e *Error) {
+	body := make(map[string]any, 3+len(e.Extra))
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	body["error"] = e.Code
+	body["error_description"] = e.Description
+	if e.URI != "" {
+		body["error_uri"] = e.URI
+	}
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"server_error","error_description":"Internal server error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,218 @@
+package oauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBodyBytes bounds every Authentication API request body. The largest
+// legitimate one is a token request with a 2 KiB client assertion.
+const MaxBodyBytes = 64 << 10
+
+// maxParams bounds how many parameters one body may carry.
+const maxParams = 64
+
+// Request is a token, revoke or MFA request, parsed once from a form or JSON
+// body plus the Authorization header.
+type Request struct {
+	GrantType           string
+	ClientID            string
+	ClientSecret        string
+	ClientAssertion     string
+	ClientAssertionType string
+	Username            string
+	Password            string
+	Realm               string
+	Audience            string
+	Scope               string
+	RefreshToken        string
+	Token               string // /oauth/revoke
+
+	// Basic holds HTTP Basic credentials, when the header carried them.
+	Basic *BasicCredentials
+
+	// Params has every body parameter, for grants with parameters of their own.
+	Params map[string]string
+}
+
+// BasicCredentials are client credentials from an Authorization: Basic header.
+type BasicCredentials struct {
+	ClientID, ClientSecret string
+}
+
+// Param returns a body parameter ("" when absent).
+func (r *Request) Param(name string) string { return r.Params[name] }
+
+var errBadContentType = errors.New("unsupported content type")
+
+// ParseRequest reads and parses r's body (form or JSON) and Basic header.
+// Every failure is a 4xx *Error.
+func ParseRequest(r *http.Request) (*Request, *Error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, ErrBodyTooLarge
+		}
+		return nil, Errorf(http.StatusBadRequest, "invalid_request", "Could not read request body")
+	}
+	params, err := ParseBody(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, Errorf(http.StatusBadRequest, "invalid_request", "%s", describe(err))
+	}
+	req := FromParams(params)
+	if h := r.Header.Get("Authorization"); h != "" {
+		basic, ok := parseBasic(h)
+		if !ok {
+			return nil, Errorf(http.StatusBadRequest, "invalid_request", "Malformed Authorization header")
+		}
+		req.Basic = basic
+	}
+	return req, nil
+}
+
+// FromParams builds a Request from parsed body parameters.
+func FromParams(p map[string]string) *Request {
+	return &Request{
+		GrantType:           p["grant_type"],
+		ClientID:            p["client_id"],
+		ClientSecret:        p["client_secret"],
+		ClientAssertion:     p["client_assertion"],
+		ClientAssertionType: p["client_assertion_type"],
+		Username:            p["username"],
+		Password:            p["password"],
+		Realm:               p["realm"],
+		Audience:            p["audience"],
+		Scope:               p["scope"],
+		RefreshToken:        p["refresh_token"],
+		Token:               p["token"],
+		Params:              p,
+	}
+}
+
+func describe(err error) string {
+	switch {
+	case errors.Is(err, errBadContentType):
+		return "Content-Type must be application/x-www-form-urlencoded or application/json"
+	}
+	return "Malformed request body: " + err.Error()
+}
+
+// ParseBody parses a form or JSON body into string parameters. JSON values
+// must be strings (arrays of strings are joined with spaces, as some SDKs
+// send scope lists); form parameters must not repeat (RFC 6749 §3.2).
+func ParseBody(contentType string, body []byte) (map[string]string, error) {
+	mt := "application/x-www-form-urlencoded"
+	if contentType != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(contentType); err != nil {
+			return nil, errBadContentType
+		}
+	}
+	if !utf8.Valid(body) {
+		return nil, errors.New("body is not UTF-8")
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		return parseForm(body)
+	case "application/json":
+		return parseJSON(body)
+	}
+	return nil, errBadContentType
+}
+
+func parseForm(body []byte) (map[string]string, error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errors.New("invalid form encoding")
+	}
+	if len(vals) > maxParams {
+		return nil, errors.New("too many parameters")
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if len(v) != 1 {
+			return nil, errors.New("parameter " + quote(k) + " repeats")
+		}
+		if !utf8.ValidString(v[0]) {
+			return nil, errors.New("parameter " + quote(k) + " is not UTF-8")
+		}
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
+func parseJSON(body []byte) (map[string]string, error) {
+	var doc map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, errors.New("invalid JSON")
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after JSON object")
+	}
+	if doc == nil {
+		return nil, errors.New("JSON body must be an object")
+	}
+	if len(doc) > maxParams {
+		return nil, errors.New("too many parameters")
+	}
+	out := make(map[string]string, len(doc))
+	for k, raw := range doc {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			out[k] = s
+			continue
+		}
+		var list []string
+		if err := json.Unmarshal(raw, &list); err == nil {
+			out[k] = strings.Join(list, " ")
+			continue
+		}
+		if string(raw) == "null" {
+			continue
+		}
+		return nil, errors.New("parameter " + quote(k) + " must be a string")
+	}
+	return out, nil
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return "'" + s + "'"
+}
+
+// parseBasic decodes "Basic base64(urlenc(id):urlenc(secret))" (RFC 6749
+// §2.3.1). ok is false for a malformed header; a non-Basic scheme yields
+// nil credentials and ok true (it is not client authentication).
+func parseBasic(h string) (*BasicCredentials, bool) {
+	scheme, rest, found := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return nil, true
+	}
+	if !found {
+		return nil, false
+	}
+	r := &http.Request{Header: http.Header{"Authorization": {"Basic " + strings.TrimSpace(rest)}}}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return nil, false
+	}
+	var err1, err2 error
+	if id, err1 = url.QueryUnescape(id); err1 != nil {
+		return nil, false
+	}
+	if secret, err2 = url.QueryUnescape(secret); err2 != nil {
+		return nil, false
+	}
+	return &BasicCredentials{ClientID: id, ClientSecret: secret}, true
+}

@@ -1,0 +1,284 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tokens"
+)
+
+// Grant authorizes one grant_type. It supplies only what is its own; the
+// Handler runs the shared phases (parsing, client authentication, the
+// grant-type check, minting, storing) in a fixed order around it.
+type Grant interface {
+	// Type is the grant_type value this grant answers.
+	Type() string
+	// Authorize decides who gets what, or returns an *Error.
+	Authorize(ctx context.Context, req *Request, client *store.Client) (*Authorization, error)
+}
+
+// Authorization is what a grant decided: the subject, the API and the
+// scopes to mint tokens for, and what to do with refresh tokens.
+type Authorization struct {
+	GrantType string                // the token's gty claim
+	Event     string                // log event code on success (sepft, sertft, ...)
+	User      *store.User           // nil for client credentials
+	API       *store.ResourceServer // nil: a /userinfo-only token
+	Scopes    []string              // granted, in response order
+
+	// NewFamily asks for a new refresh-token family (offline_access granted).
+	NewFamily bool
+	// Family, Presented and Verdict carry a refresh-token exchange.
+	Family    *store.RefreshFamily
+	Presented []byte
+	Verdict   tokens.Verdict
+	// AfterMint, when set, saves the grant's own changes (a user's login
+	// count, a rehashed password) once the tokens are minted and before the
+	// response is sent.
+	AfterMint func(ctx context.Context) error
+}
+
+// TokenResponse is the token endpoint's success body.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	ExpiresIn    int    `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+}
+
+// Handler serves POST /oauth/token and POST /oauth/revoke.
+type Handler struct {
+	Clients  *ClientAuthenticator
+	Grants   map[string]Grant
+	Minter   *tokens.Minter
+	Families store.RefreshFamilies
+	Tenants  store.Tenants
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// NewHandler wires a token endpoint with the given grants.
+func NewHandler(ca *ClientAuthenticator, m *tokens.Minter, s store.Store, now func() time.Time, log *slog.Logger, grants ...Grant) *Handler {
+	h := &Handler{Clients: ca, Grants: map[string]Grant{}, Minter: m, Families: s, Tenants: s, Now: now, Logger: log}
+	for _, g := range grants {
+		h.Grants[g.Type()] = g
+	}
+	return h
+}
+
+// Token serves POST /oauth/token.
+func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
+	resp, err := h.token(r)
+	if err != nil {
+		e := AsError(err)
+		level := slog.LevelInfo
+		if e.Status >= 500 {
+			level = slog.LevelError
+		}
+		h.Logger.LogAttrs(r.Context(), level, "token request refused",
+			slog.String("error", e.Code), slog.Int("status", e.Status), slog.Any("cause", e.cause))
+		WriteError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
+	ctx := r.Context()
+	req, perr := ParseRequest(r)
+	if perr != nil {
+		return nil, perr
+	}
+	if req.GrantType == "" {
+		return nil, MissingParam("grant_type")
+	}
+	grant, ok := h.Grants[req.GrantType]
+	if !ok {
+		return nil, Errorf(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: %s", truncate(req.GrantType))
+	}
+	client, _, err := h.Clients.Authenticate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !client.AllowsGrant(req.GrantType) {
+		return nil, GrantNotAllowed(req.GrantType)
+	}
+	auth, err := grant.Authorize(ctx, req, client)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.issue(ctx, r, client, auth)
+	if err != nil {
+		return nil, err
+	}
+	h.Logger.LogAttrs(ctx, slog.LevelInfo, "token issued", slog.String("event", auth.Event),
+		slog.String("client_id", client.ClientID), slog.String("grant_type", req.GrantType))
+	return resp, nil
+}
+
+// issue mints the tokens of auth and commits what must survive (refresh
+// families, the grant's own changes) before returning them.
+func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization) (*TokenResponse, error) {
+	now := h.Now()
+	subject := client.ClientID + "@clients"
+	if auth.User != nil {
+		subject = auth.User.UserID
+	}
+	at, lifetime, err := h.Minter.AccessToken(tokens.AccessToken{
+		Subject: subject, ClientID: client.ClientID, GrantType: auth.GrantType,
+		API: auth.API, Scopes: auth.Scopes, IssuedAt: now,
+	})
+	if err != nil {
+		return nil, ErrServer.WithCause(err)
+	}
+	resp := &TokenResponse{AccessToken: at, ExpiresIn: lifetime, TokenType: "Bearer", Scope: joinScopes(auth.Scopes)}
+	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
+		if resp.IDToken, err = h.Minter.IDToken(tokens.IDToken{Client: client, User: auth.User, Scopes: auth.Scopes, IssuedAt: now}); err != nil {
+			return nil, ErrServer.WithCause(err)
+		}
+	}
+	switch {
+	case auth.NewFamily:
+		if resp.RefreshToken, err = h.newFamily(ctx, r, client, auth, now); err != nil {
+			return nil, err
+		}
+	case auth.Family != nil:
+		if resp.RefreshToken, err = h.exchange(ctx, r, client, auth, now); err != nil {
+			return nil, err
+		}
+	}
+	if auth.AfterMint != nil {
+		if err := auth.AfterMint(ctx); err != nil {
+			return nil, ErrServer.WithCause(err)
+		}
+	}
+	return resp, nil
+}
+
+// newFamily starts a refresh-token family with the client's current
+// refresh_token settings and returns its first token.
+func (h *Handler) newFamily(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (string, error) {
+	rt := client.RefreshToken
+	f := &store.RefreshFamily{
+		ID:              tokens.NewFamilyID(),
+		ClientID:        client.ClientID,
+		UserID:          auth.User.UserID,
+		Scope:           auth.Scopes,
+		Rotating:        rt.RotationType == "rotating",
+		CreatedAt:       now,
+		LastExchangedAt: now,
+		InitialIP:       ClientIP(ctx),
+		LastIP:          ClientIP(ctx),
+		UserAgent:       truncate(r.UserAgent()),
+	}
+	if auth.API != nil {
+		f.Audience = auth.API.Identifier
+	}
+	if expiring(rt) && !rt.InfiniteTokenLifetime && rt.TokenLifetime > 0 {
+		f.ExpiresAt = now.Add(time.Duration(rt.TokenLifetime) * time.Second)
+	}
+	setIdle(f, rt, now)
+	token, hash := tokens.NewRefreshToken(f.ID)
+	f.Current = [][]byte{hash}
+	if err := h.Families.CreateRefreshFamily(ctx, f); err != nil {
+		return "", ErrServer.WithCause(fmt.Errorf("create refresh family: %w", err))
+	}
+	return token, nil
+}
+
+// exchange records a refresh-token exchange: rotation hands out a new token
+// of the family; a non-rotating family only slides its idle expiry. The
+// presented token is judged again under the row lock, so of two concurrent
+// exchanges of one token only those the rules allow succeed.
+func (h *Handler) exchange(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (string, error) {
+	rt := client.RefreshToken
+	rotate := rt.RotationType == "rotating" || auth.Family.Rotating
+	var token string
+	var reused bool
+	_, err := h.Families.UpdateRefreshFamily(ctx, auth.Family.ID, func(f *store.RefreshFamily) error {
+		v := tokens.Judge(f, auth.Presented, now, leeway(rt))
+		switch v {
+		case tokens.Refused:
+			return ErrInvalidRefresh
+		case tokens.Reused:
+			reused = true
+			return ErrInvalidRefresh
+		}
+		if rotate {
+			var next []byte
+			token, next = tokens.NewRefreshToken(f.ID)
+			tokens.Rotate(f, v, auth.Presented, next, now)
+			// Rotation switched off since this family began: its tokens
+			// stop rotating from now on.
+			f.Rotating = rt.RotationType == "rotating"
+		}
+		f.LastExchangedAt = now
+		f.LastIP = ClientIP(ctx)
+		setIdle(f, rt, now)
+		return nil
+	})
+	if reused {
+		return "", RevokeFamily(ctx, h.Families, h.Logger, auth.Family.ID)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", ErrInvalidRefresh
+		}
+		return "", AsError(err)
+	}
+	return token, nil
+}
+
+// RevokeFamily deletes a family whose rotated token was used again (RFC
+// 9700 §4.14.2: the whole family, newest token included) and returns the
+// invalid_grant error to answer with.
+func RevokeFamily(ctx context.Context, families store.RefreshFamilies, log *slog.Logger, id string) error {
+	if err := families.DeleteRefreshFamily(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return ErrServer.WithCause(err)
+	}
+	log.LogAttrs(ctx, slog.LevelWarn, "refresh token reuse: family revoked", slog.String("event", "ferrt"), slog.String("family", id))
+	return ErrInvalidRefresh.WithCause(errors.New("reuse of a rotated refresh token"))
+}
+
+func expiring(rt store.RefreshTokenSettings) bool {
+	return rt.ExpirationType == "expiring" || rt.RotationType == "rotating"
+}
+
+func setIdle(f *store.RefreshFamily, rt store.RefreshTokenSettings, now time.Time) {
+	if expiring(rt) && !rt.InfiniteIdleTokenLifetime && rt.IdleTokenLifetime > 0 {
+		f.IdleExpiresAt = now.Add(time.Duration(rt.IdleTokenLifetime) * time.Second)
+	} else {
+		f.IdleExpiresAt = time.Time{}
+	}
+}
+
+func leeway(rt store.RefreshTokenSettings) time.Duration {
+	return time.Duration(rt.Leeway) * time.Second
+}
+
+func joinScopes(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
+
+// truncate bounds attacker-controlled strings echoed in errors and logs.
+func truncate(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}

@@ -1,0 +1,69 @@
+package oauth
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tokens"
+)
+
+// bearer extracts an RFC 6750 bearer token from the Authorization header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != "" && len(tok) <= 8192
+}
+
+// UserinfoHandler serves GET and POST /userinfo: the current profile of the
+// token's user, filtered by the token's scopes (which must include openid).
+func (h *Handler) UserinfoHandler(users store.Users) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := bearer(r)
+		if !ok {
+			unauthorized(w, "")
+			return
+		}
+		claims, err := h.Minter.Verify(raw, h.Minter.UserinfoAudience(), h.Now())
+		if err != nil {
+			unauthorized(w, "invalid_token")
+			return
+		}
+		if !strings.Contains(" "+claims.Scope+" ", " openid ") {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="openid"`)
+			WriteError(w, Errorf(http.StatusForbidden, "insufficient_scope", "The access token does not grant openid"))
+			return
+		}
+		u, err := users.GetUser(r.Context(), claims.Subject)
+		if errors.Is(err, store.ErrNotFound) {
+			unauthorized(w, "invalid_token")
+			return
+		}
+		if err != nil {
+			h.Logger.ErrorContext(r.Context(), "userinfo: load user", slog.Any("err", err))
+			WriteError(w, ErrServer)
+			return
+		}
+		body := tokens.ProfileClaims(u, strings.Fields(claims.Scope))
+		body["sub"] = u.UserID
+		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+// unauthorized answers 401 with an RFC 6750 challenge.
+func unauthorized(w http.ResponseWriter, code string) {
+	challenge := `Bearer realm="userinfo"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write([]byte("Unauthorized"))
+}
