@@ -166,6 +166,9 @@ func parseJSON(body []byte) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(doc))
 	for k, raw := range doc {
+		if string(raw) == "null" {
+			continue
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err == nil {
 			out[k] = s
@@ -174,9 +177,6 @@ func parseJSON(body []byte) (map[string]string, error) {
 		var list []string
 		if err := json.Unmarshal(raw, &list); err == nil {
 			out[k] = strings.Join(list, " ")
-			continue
-		}
-		if string(raw) == "null" {
 			continue
 		}
 		return nil, errors.New("parameter " + quote(k) + " must be a string")

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -104,10 +106,11 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 	if !ok {
 		return nil, Errorf(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: %s", truncate(req.GrantType))
 	}
-	client, _, err := h.Clients.Authenticate(ctx, req)
+	client, method, err := h.Clients.Authenticate(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	ctx = trustForwardedFor(ctx, r, client, method)
 	if !client.AllowsGrant(req.GrantType) {
 		return nil, GrantNotAllowed(req.GrantType)
 	}
@@ -122,6 +125,21 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 	h.Logger.LogAttrs(ctx, slog.LevelInfo, "token issued", slog.String("event", auth.Event),
 		slog.String("client_id", client.ClientID), slog.String("grant_type", req.GrantType))
 	return resp, nil
+}
+
+// trustForwardedFor makes the auth0-forwarded-for address the user's IP,
+// only for a client marked trusted that proved itself with its secret: a
+// public client could otherwise pick the IP that attack protection sees.
+func trustForwardedFor(ctx context.Context, r *http.Request, client *store.Client, method string) context.Context {
+	fwd := r.Header.Get("Auth0-Forwarded-For")
+	if fwd == "" || !client.IsTokenEndpointIPHeaderTrusted || (method != MethodSecretPost && method != MethodSecretBasic) {
+		return ctx
+	}
+	ip, err := netip.ParseAddr(strings.TrimSpace(fwd))
+	if err != nil {
+		return ctx
+	}
+	return WithClientIP(ctx, ip.String())
 }
 
 // issue mints the tokens of auth and commits what must survive (refresh

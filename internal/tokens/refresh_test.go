@@ -1,0 +1,99 @@
+package tokens
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func TestRefreshTokenRoundTrip(t *testing.T) {
+	id := NewFamilyID()
+	tok, hash := NewRefreshToken(id)
+	if !strings.HasPrefix(tok, "v1.") || len(tok) != refreshLen {
+		t.Fatalf("token %q has the wrong shape", tok)
+	}
+	gotID, gotHash, err := ParseRefreshToken(tok)
+	if err != nil || gotID != id || string(gotHash) != string(hash) {
+		t.Fatalf("ParseRefreshToken = %q, %x, %v", gotID, gotHash, err)
+	}
+	if strings.Contains(tok, string(hash)) {
+		t.Fatal("token contains its stored hash")
+	}
+}
+
+func TestParseRefreshTokenRejects(t *testing.T) {
+	good, _ := NewRefreshToken(NewFamilyID())
+	for name, tok := range map[string]string{
+		"empty":       "",
+		"short":       good[:len(good)-1],
+		"long":        good + "A",
+		"prefix":      "v2." + good[3:],
+		"bad base64":  good[:len(good)-2] + "!!",
+		"bad family":  "v1." + strings.Repeat("*", familyIDLen) + good[3+familyIDLen:],
+		"jwt-looking": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+		"unicode":     "v1." + strings.Repeat("é", 32) + "x",
+	} {
+		if _, _, err := ParseRefreshToken(tok); err == nil {
+			t.Errorf("%s: accepted %q", name, tok)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cur, prev, old := []byte("current-hash"), []byte("previous-hash"), []byte("older-hash")
+	family := func(mod func(*store.RefreshFamily)) *store.RefreshFamily {
+		f := &store.RefreshFamily{Rotating: true, Current: [][]byte{cur}, Previous: prev, PreviousUsedAt: now.Add(-5 * time.Second)}
+		if mod != nil {
+			mod(f)
+		}
+		return f
+	}
+	cases := []struct {
+		name   string
+		f      *store.RefreshFamily
+		hash   []byte
+		leeway time.Duration
+		want   Verdict
+	}{
+		{"current token", family(nil), cur, 0, Accepted},
+		{"previous without leeway is reuse", family(nil), prev, 0, Reused},
+		{"previous inside leeway", family(nil), prev, 10 * time.Second, Replayed},
+		{"previous after leeway is reuse", family(nil), prev, 2 * time.Second, Reused},
+		{"older rotated token is reuse", family(nil), old, 60 * time.Second, Reused},
+		{"absolute expiry", family(func(f *store.RefreshFamily) { f.ExpiresAt = now }), cur, 0, Refused},
+		{"idle expiry", family(func(f *store.RefreshFamily) { f.IdleExpiresAt = now.Add(-time.Second) }), cur, 0, Refused},
+		{"not yet expired", family(func(f *store.RefreshFamily) { f.ExpiresAt = now.Add(time.Second) }), cur, 0, Accepted},
+		{"non-rotating unknown token", family(func(f *store.RefreshFamily) { f.Rotating = false; f.Previous = nil }), old, 0, Refused},
+		{"non-rotating current token", family(func(f *store.RefreshFamily) { f.Rotating = false; f.Previous = nil }), cur, 0, Accepted},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Judge(c.f, c.hash, now, c.leeway); got != c.want {
+				t.Fatalf("Judge = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRotate(t *testing.T) {
+	now := time.Now()
+	f := &store.RefreshFamily{Rotating: true, Current: [][]byte{[]byte("a")}}
+	Rotate(f, Accepted, []byte("a"), []byte("b"), now)
+	if string(f.Previous) != "a" || len(f.Current) != 1 || string(f.Current[0]) != "b" || !f.PreviousUsedAt.Equal(now) {
+		t.Fatalf("after rotation: %+v", f)
+	}
+	// A replay of "a" inside the leeway adds "c" and keeps "b" valid.
+	Rotate(f, Replayed, []byte("a"), []byte("c"), now)
+	if len(f.Current) != 2 || Judge(f, []byte("b"), now, 0) != Accepted || Judge(f, []byte("c"), now, 0) != Accepted {
+		t.Fatalf("after replay: %+v", f)
+	}
+	for i := 0; i < 10; i++ {
+		Rotate(f, Replayed, []byte("a"), []byte{byte(i)}, now)
+	}
+	if len(f.Current) > 4 {
+		t.Fatalf("replays grew Current to %d entries", len(f.Current))
+	}
+}
