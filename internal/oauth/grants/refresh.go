@@ -55,7 +55,7 @@ func (g *Refresh) Authorize(ctx context.Context, req *oauth.Request, client *sto
 
 	user, err := g.Store.GetUser(ctx, f.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		g.Store.DeleteRefreshFamily(ctx, f.ID)
+		// The family stays, so every later try gets this same answer.
 		return nil, oauth.ErrRefreshUserDeleted
 	}
 	if err != nil {

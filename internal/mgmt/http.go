@@ -1,0 +1,483 @@
+package mgmt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// apiError is a Management API error, rendered as
+// {"statusCode","error","message","errorCode"}.
+type apiError struct {
+	Status  int
+	Code    string // errorCode; empty for none
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.Status, struct {
+		StatusCode int    `json:"statusCode"`
+		Error      string `json:"error"`
+		Message    string `json:"message"`
+		ErrorCode  string `json:"errorCode,omitempty"`
+	}{e.Status, http.StatusText(e.Status), e.Message, e.Code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"statusCode":500,"error":"Internal Server Error","message":"Internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// invalidBody is Auth0's 400 for a body that fails validation.
+func invalidBody(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_body",
+		Message: "Payload validation error: '" + fmt.Sprintf(format, args...) + "'."}
+}
+
+// invalidProp is invalidBody naming the offending property.
+func invalidProp(prop, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_body",
+		Message: "Payload validation error: '" + fmt.Sprintf(format, args...) + "' on property " + prop + "."}
+}
+
+func invalidQuery(prop, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_query_string",
+		Message: "Query validation error: '" + fmt.Sprintf(format, args...) + "' on property " + prop + "."}
+}
+
+// lookupErr turns store.ErrNotFound into the resource's 404.
+func lookupErr(err error, code, message string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &apiError{Status: http.StatusNotFound, Code: code, Message: message}
+	}
+	return err
+}
+
+// conflictErr turns store.ErrConflict into a 409.
+func conflictErr(err error, code, message string) error {
+	if errors.Is(err, store.ErrConflict) {
+		return &apiError{Status: http.StatusConflict, Code: code, Message: message}
+	}
+	return err
+}
+
+// Not-found errors of each resource.
+const (
+	codeNoClient         = "inexistent_client"
+	msgNoClient          = "The client does not exist"
+	codeNoGrant          = "inexistent_client_grant"
+	msgNoGrant           = "The client grant does not exist"
+	codeNoResourceServer = "inexistent_resource_server"
+	msgNoResourceServer  = "The resource server does not exist"
+	codeNoConnection     = "inexistent_connection"
+	msgNoConnection      = "The connection does not exist"
+	codeNoUser           = "inexistent_user"
+	msgNoUser            = "The user does not exist."
+)
+
+// decodeObject reads a JSON object body into dst (a pointer to a struct
+// whose fields are opt/nullable), refusing unknown properties.
+func decodeObject(r *http.Request, dst any) error { return decodeBody(r, dst, '{') }
+
+// decodeArray reads a JSON array body into dst.
+func decodeArray(r *http.Request, dst any) error { return decodeBody(r, dst, '[') }
+
+func decodeBody(r *http.Request, dst any, open byte) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return &apiError{Status: http.StatusUnsupportedMediaType, Message: "Unsupported Media Type"}
+		}
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+				Message: fmt.Sprintf("Payload content length greater than maximum allowed: %d", maxBodyBytes)}
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_body", Message: "Invalid request payload input"}
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != open {
+		want := map[byte]string{'{': "object", '[': "array"}[open]
+		return invalidBody("Expected type %s but found type %s", want, jsonKind(b))
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return bodyErr(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidBody("Invalid request payload JSON format")
+	}
+	return nil
+}
+
+// bodyErr turns an encoding/json error into Auth0's validation message.
+func bodyErr(err error) error {
+	var ae *apiError
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &te):
+		msg := fmt.Sprintf("Expected type %s but found type %s", typeName(te.Type), valueName(te.Value))
+		if te.Field == "" {
+			return invalidBody("%s", msg)
+		}
+		return invalidProp(te.Field, "%s", msg)
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidBody("Invalid request payload JSON format")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return invalidBody("Additional properties not allowed: %s", strings.Trim(name, `"`))
+	}
+	return invalidBody("%s", err.Error())
+}
+
+// typeName names a Go type the way JSON Schema names its JSON type.
+func typeName(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "any"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "any"
+}
+
+// valueName normalises encoding/json's description of a JSON value.
+func valueName(v string) string {
+	switch {
+	case v == "bool":
+		return "boolean"
+	case strings.HasPrefix(v, "number"):
+		return "number"
+	}
+	return v
+}
+
+// jsonKind names the JSON type of a raw value from its first byte.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "null"
+	}
+	switch b[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// opt is a body property that may be absent but, when present, not null.
+type opt[T any] struct {
+	Set bool
+	V   T
+}
+
+func (o *opt[T]) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return &json.UnmarshalTypeError{Value: "null", Type: reflect.TypeFor[T]()}
+	}
+	o.Set = true
+	return strictUnmarshal(b, &o.V)
+}
+
+// nullable is a body property that may be absent, null or a value.
+type nullable[T any] struct {
+	Set, Null bool
+	V         T
+}
+
+func (o *nullable[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return strictUnmarshal(b, &o.V)
+}
+
+// strictUnmarshal refuses unknown properties in nested objects too.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// listQuery is the paging and field selection of a list request.
+type listQuery struct {
+	page, perPage int
+	totals        bool
+	// checkpoint paging (from/take): from is the opaque offset returned as next.
+	checkpoint bool
+	from, take int
+	fields     []string
+	include    bool
+}
+
+const (
+	defaultPerPage = 50
+	maxPerPage     = 100
+)
+
+// parseListQuery reads page, per_page, include_totals, fields and
+// include_fields, and from/take where checkpoint paging is offered.
+func parseListQuery(q url.Values, checkpoint bool) (listQuery, error) {
+	lq := listQuery{perPage: defaultPerPage, take: defaultPerPage, include: true}
+	var err error
+	if lq.page, err = intParam(q, "page", 0, 0, 1<<20); err != nil {
+		return lq, err
+	}
+	if lq.perPage, err = intParam(q, "per_page", defaultPerPage, 1, maxPerPage); err != nil {
+		return lq, err
+	}
+	if lq.totals, err = boolParam(q, "include_totals", false); err != nil {
+		return lq, err
+	}
+	if lq.include, err = boolParam(q, "include_fields", true); err != nil {
+		return lq, err
+	}
+	for _, f := range strings.Split(q.Get("fields"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			lq.fields = append(lq.fields, f)
+		}
+	}
+	if checkpoint && (q.Has("from") || q.Has("take")) {
+		lq.checkpoint = true
+		if lq.from, err = intParam(q, "from", 0, 0, 1<<30); err != nil {
+			return lq, err
+		}
+		if lq.take, err = intParam(q, "take", defaultPerPage, 1, maxPerPage); err != nil {
+			return lq, err
+		}
+	}
+	return lq, nil
+}
+
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	switch {
+	case err != nil:
+		return 0, invalidQuery(name, "Expected type integer but found type string")
+	case n < lo:
+		return 0, invalidQuery(name, "Value %d is less than minimum %d", n, lo)
+	case n > hi:
+		return 0, invalidQuery(name, "Value %d is greater than maximum %d", n, hi)
+	}
+	return n, nil
+}
+
+func boolParam(q url.Values, name string, def bool) (bool, error) {
+	switch q.Get(name) {
+	case "":
+		return def, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, invalidQuery(name, "Expected type boolean but found type string")
+}
+
+// project applies fields/include_fields to one rendered item.
+func project(v any, lq listQuery) (any, error) {
+	if len(lq.fields) == 0 {
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, val := range m {
+		if slices.Contains(lq.fields, k) == lq.include {
+			out[k] = val
+		}
+	}
+	return out, nil
+}
+
+// setIf copies a present body property onto its destination.
+func setIf[T any](dst *T, o opt[T]) {
+	if o.Set {
+		*dst = o.V
+	}
+}
+
+// uniq returns list without repeated values, in first-seen order.
+func uniq[T comparable](list []T) []T {
+	seen := make(map[T]bool, len(list))
+	out := make([]T, 0, len(list))
+	for _, v := range list {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// setProperties lists the JSON names of the properties present in a
+// decoded body struct (opt/nullable fields with Set, non-empty raw fields).
+func setProperties(body any) []string {
+	v := reflect.Indirect(reflect.ValueOf(body))
+	var names []string
+	for i := range v.NumField() {
+		f, sf := v.Field(i), v.Type().Field(i)
+		present := false
+		if raw, ok := f.Interface().(json.RawMessage); ok {
+			present = raw != nil
+		} else if f.Kind() == reflect.Struct {
+			set := f.FieldByName("Set")
+			present = set.IsValid() && set.Kind() == reflect.Bool && set.Bool()
+		}
+		if present {
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// writeOne renders a single resource with the request's field selection.
+func writeOne(w http.ResponseWriter, r *http.Request, status int, v any) error {
+	lq, err := parseListQuery(r.URL.Query(), false)
+	if err != nil {
+		return err
+	}
+	out, err := project(v, lq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out)
+	return nil
+}
+
+// writePage renders one page of a collection in Auth0's shapes: a bare array,
+// {collection,start,limit,length,total} with include_totals, or
+// {collection,next} with checkpoint paging (next absent on the last page).
+func writePage(w http.ResponseWriter, lq listQuery, collection string, items []any, start, total int) {
+	if items == nil {
+		items = []any{}
+	}
+	switch {
+	case lq.checkpoint:
+		body := map[string]any{collection: items}
+		if end := start + len(items); end < total && len(items) > 0 {
+			body["next"] = strconv.Itoa(end)
+		}
+		writeJSON(w, http.StatusOK, body)
+	case lq.totals:
+		writeJSON(w, http.StatusOK, map[string]any{
+			collection: items, "start": start, "limit": lq.perPage, "length": len(items), "total": total,
+		})
+	default:
+		writeJSON(w, http.StatusOK, items)
+	}
+}
+
+// writeSlice pages a fully loaded collection in memory and renders it.
+func writeSlice[T any](w http.ResponseWriter, lq listQuery, collection string, all []T, view func(T) any) error {
+	start, n := lq.page*lq.perPage, lq.perPage
+	if lq.checkpoint {
+		start, n = lq.from, lq.take
+	}
+	start = min(start, len(all))
+	end := min(start+n, len(all))
+	items := make([]any, 0, end-start)
+	for _, v := range all[start:end] {
+		x, err := project(view(v), lq)
+		if err != nil {
+			return err
+		}
+		items = append(items, x)
+	}
+	writePage(w, lq, collection, items, start, len(all))
+	return nil
+}
+
+// listAll loads a whole collection from a paged store listing. Management
+// collections other than users are small, and loading them whole lets
+// filters the store does not know apply before paging.
+func listAll[T any](fetch func(store.Page) ([]T, int, error)) ([]T, error) {
+	var all []T
+	for p := 0; ; p++ {
+		items, total, err := fetch(store.Page{Page: p, PerPage: maxPerPage})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if len(items) < maxPerPage || len(all) >= total {
+			return all, nil
+		}
+	}
+}
+
+// isoTime renders a time as Auth0 does: UTC with milliseconds.
+func isoTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// isoTimePtr is isoTime for optional times ("" when unset).
+func isoTimePtr(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return isoTime(*t)
+}
+
+func noContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}

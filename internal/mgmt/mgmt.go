@@ -1,0 +1,222 @@
+// Package mgmt serves the Auth0-compatible Management API v2 (/api/v2/...):
+// clients and their credentials, client grants, resource servers,
+// connections, users and tenant settings. It owns request validation, the
+// scope check of every endpoint and Auth0's error shape; storage is the
+// store package's, token verification the caller's (Config.Authenticate).
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// maxBodyBytes is Auth0's request body limit.
+const maxBodyBytes = 1 << 20
+
+// Principal is the caller of a Management API request.
+type Principal struct {
+	Subject  string // "<client_id>@clients" for M2M tokens
+	ClientID string
+	Scopes   []string
+}
+
+// HasAny reports whether p holds at least one of scopes.
+func (p Principal) HasAny(scopes ...string) bool {
+	for _, s := range scopes {
+		if slices.Contains(p.Scopes, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Config wires the handler to its collaborators.
+type Config struct {
+	Store store.Store
+	// Issuer is the tenant's issuer with its trailing slash; the Management
+	// API's own audience is Issuer+"api/v2/".
+	Issuer string
+	// Hasher hashes the passwords of created and updated users.
+	Hasher *passwords.Hasher
+	// Authenticate validates a bearer token minted for audience
+	// Issuer+"api/v2/" and returns who called.
+	Authenticate func(ctx context.Context, bearer string) (Principal, error)
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+type handler struct {
+	cfg Config
+}
+
+// route is one endpoint: its ServeMux pattern, the scopes of which any one
+// admits a caller, and the method that serves it.
+type route struct {
+	pattern string
+	scopes  []string
+	serve   func(*handler, http.ResponseWriter, *http.Request, Principal) error
+}
+
+func routes() []route {
+	return []route{
+		{"GET /api/v2/clients", []string{"read:clients", "read:client_keys"}, (*handler).listClients},
+		{"POST /api/v2/clients", []string{"create:clients"}, (*handler).createClient},
+		{"GET /api/v2/clients/{id}", []string{"read:clients", "read:client_keys"}, (*handler).getClient},
+		{"PATCH /api/v2/clients/{id}", []string{"update:clients", "update:client_keys"}, (*handler).updateClient},
+		{"DELETE /api/v2/clients/{id}", []string{"delete:clients"}, (*handler).deleteClient},
+		{"POST /api/v2/clients/{id}/rotate-secret", []string{"update:client_keys"}, (*handler).rotateSecret},
+		{"GET /api/v2/clients/{id}/credentials", []string{"read:client_credentials"}, (*handler).listCredentials},
+		{"POST /api/v2/clients/{id}/credentials", []string{"create:client_credentials"}, (*handler).createCredential},
+		{"GET /api/v2/clients/{id}/credentials/{cred}", []string{"read:client_credentials"}, (*handler).getCredential},
+		{"DELETE /api/v2/clients/{id}/credentials/{cred}", []string{"delete:client_credentials"}, (*handler).deleteCredential},
+
+		{"GET /api/v2/client-grants", []string{"read:client_grants"}, (*handler).listClientGrants},
+		{"POST /api/v2/client-grants", []string{"create:client_grants"}, (*handler).createClientGrant},
+		{"GET /api/v2/client-grants/{id}", []string{"read:client_grants"}, (*handler).getClientGrant},
+		{"PATCH /api/v2/client-grants/{id}", []string{"update:client_grants"}, (*handler).updateClientGrant},
+		{"DELETE /api/v2/client-grants/{id}", []string{"delete:client_grants"}, (*handler).deleteClientGrant},
+
+		{"GET /api/v2/resource-servers", []string{"read:resource_servers"}, (*handler).listResourceServers},
+		{"POST /api/v2/resource-servers", []string{"create:resource_servers"}, (*handler).createResourceServer},
+		{"GET /api/v2/resource-servers/{id}", []string{"read:resource_servers"}, (*handler).getResourceServer},
+		{"PATCH /api/v2/resource-servers/{id}", []string{"update:resource_servers"}, (*handler).updateResourceServer},
+		{"DELETE /api/v2/resource-servers/{id}", []string{"delete:resource_servers"}, (*handler).deleteResourceServer},
+
+		{"GET /api/v2/connections", []string{"read:connections"}, (*handler).listConnections},
+		{"POST /api/v2/connections", []string{"create:connections"}, (*handler).createConnection},
+		{"GET /api/v2/connections/{id}", []string{"read:connections"}, (*handler).getConnection},
+		{"PATCH /api/v2/connections/{id}", []string{"update:connections"}, (*handler).updateConnection},
+		{"DELETE /api/v2/connections/{id}", []string{"delete:connections"}, (*handler).deleteConnection},
+		{"GET /api/v2/connections/{id}/clients", []string{"read:connections"}, (*handler).listConnectionClients},
+		{"PATCH /api/v2/connections/{id}/clients", []string{"update:connections"}, (*handler).updateConnectionClients},
+		{"DELETE /api/v2/connections/{id}/users", []string{"delete:users"}, (*handler).deleteConnectionUser},
+
+		{"GET /api/v2/users", []string{"read:users"}, (*handler).listUsers},
+		{"GET /api/v2/users-by-email", []string{"read:users"}, (*handler).usersByEmail},
+		{"POST /api/v2/users", []string{"create:users"}, (*handler).createUser},
+		{"GET /api/v2/users/{id}", []string{"read:users"}, (*handler).getUser},
+		{"PATCH /api/v2/users/{id}", []string{"update:users", "update:users_app_metadata"}, (*handler).updateUser},
+		{"DELETE /api/v2/users/{id}", []string{"delete:users"}, (*handler).deleteUser},
+
+		{"GET /api/v2/tenants/settings", []string{"read:tenant_settings"}, (*handler).getTenantSettings},
+		{"PATCH /api/v2/tenants/settings", []string{"update:tenant_settings"}, (*handler).updateTenantSettings},
+	}
+}
+
+// Scopes lists, sorted, every scope the API checks, for bootstrapping an
+// all-powerful machine-to-machine client.
+func Scopes() []string {
+	var all []string
+	for _, rt := range routes() {
+		all = append(all, rt.scopes...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
+}
+
+// New returns the handler of every path under /api/v2/.
+func New(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{cfg: cfg}
+	mux := http.NewServeMux()
+	for _, rt := range routes() {
+		mux.Handle(rt.pattern, h.endpoint(rt))
+	}
+	// Unknown paths and methods answer in the Management API's error shape.
+	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: "Not Found"})
+	})
+	return mux
+}
+
+// endpoint authenticates the caller, checks the route's scopes, bounds the
+// body and renders whatever error the route returns.
+func (h *handler) endpoint(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.authenticate(r)
+		if err == nil {
+			err = requireScope(p, rt.scopes...)
+		}
+		if err == nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			err = rt.serve(h, w, r, p)
+		}
+		if err != nil {
+			h.fail(w, r, rt, p, err)
+		}
+	})
+}
+
+func (h *handler) authenticate(r *http.Request) (Principal, error) {
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return Principal{}, &apiError{Status: http.StatusUnauthorized, Message: "Missing authentication"}
+	}
+	scheme, token, ok := strings.Cut(authz, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return Principal{}, &apiError{Status: http.StatusUnauthorized, Message: "Bad HTTP authentication header format"}
+	}
+	if h.cfg.Authenticate == nil {
+		return Principal{}, &apiError{Status: http.StatusUnauthorized, Message: "Invalid token"}
+	}
+	p, err := h.cfg.Authenticate(r.Context(), token)
+	if err != nil {
+		h.cfg.Logger.InfoContext(r.Context(), "management API token rejected", "error", err)
+		return Principal{}, &apiError{Status: http.StatusUnauthorized, Message: "Invalid token"}
+	}
+	return p, nil
+}
+
+// requireScope fails with Auth0's insufficient_scope error unless p holds
+// one of scopes.
+func requireScope(p Principal, scopes ...string) error {
+	if p.HasAny(scopes...) {
+		return nil
+	}
+	return &apiError{
+		Status:  http.StatusForbidden,
+		Code:    "insufficient_scope",
+		Message: "Insufficient scope, expected any of: " + strings.Join(scopes, ","),
+	}
+}
+
+// fail renders err. Errors that are not *apiError are bugs or store
+// failures: they are logged and answered with a bare 500.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, rt route, p Principal, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		if ae.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+h.cfg.Issuer+`api/v2/"`)
+		}
+		writeError(w, ae)
+		return
+	}
+	h.cfg.Logger.ErrorContext(r.Context(), "management API request failed",
+		"route", rt.pattern, "caller", p.Subject, "correlation_id", correlationID(r), "error", err)
+	writeError(w, &apiError{Status: http.StatusInternalServerError, Message: "Internal error"})
+}
+
+// correlationID returns the caller's X-Correlation-ID (at most 64 chars).
+func correlationID(r *http.Request) string {
+	id := r.Header.Get("X-Correlation-ID")
+	if len(id) > 64 {
+		return ""
+	}
+	return id
+}
+
+func (h *handler) now() time.Time { return h.cfg.Now().UTC() }

@@ -1,0 +1,228 @@
+// Package server assembles gatehouse: it opens the store, loads the keys,
+// bootstraps the tenant, and serves the route table (all of it in routes.go)
+// behind one middleware chain.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/mgmt"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/oauth/grants"
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/tokens"
+)
+
+// keyReloadInterval bounds how long a node takes to see a key rotation
+// another node made.
+const keyReloadInterval = time.Minute
+
+// App is a running gatehouse: its store, keys and HTTP handler.
+type App struct {
+	Config  config.Config
+	Store   store.Store
+	Keys    *keys.Manager
+	Hasher  *passwords.Hasher
+	Handler http.Handler
+	Log     *slog.Logger
+	// Notices are messages for the operator printed once at start.
+	Notices []string
+
+	now func() time.Time
+}
+
+// Option changes how Open assembles the App.
+type Option func(*App)
+
+// WithClock makes the App read time from now (tests move it forward).
+func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// Open builds an App from cfg: it opens (and migrates) the database,
+// creates the signing keys on first start and applies the bootstrap
+// settings.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	sealer, notice, err := openSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, cfg.Database, sealer)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	app, err := assemble(ctx, cfg, st, log, opts)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if notice != "" {
+		app.Notices = append(app.Notices, notice)
+	}
+	return app, nil
+}
+
+func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger, opts []Option) (*App, error) {
+	hasher, err := passwords.NewHasher(passwords.Algorithm(cfg.PasswordHash), passwords.Argon2Params{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{Config: cfg, Store: st, Hasher: hasher, Log: log, now: time.Now}
+	for _, o := range opts {
+		o(app)
+	}
+	u, _ := url.Parse(cfg.Issuer)
+	app.Keys = keys.NewManager(st, u.Hostname(), app.now)
+	if err := app.Keys.Init(ctx); err != nil {
+		return nil, err
+	}
+	if err := app.bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	app.Handler = app.routes()
+	return app, nil
+}
+
+// openSealer loads the master secret: GATEHOUSE_SECRET, or for SQLite a
+// file next to the database, generated on first start.
+func openSealer(cfg config.Config) (*seal.AEAD, string, error) {
+	if cfg.Secret != "" {
+		s, err := seal.New(seal.ParseSecret(cfg.Secret))
+		return s, "", err
+	}
+	if cfg.IsPostgres() {
+		return nil, "", errors.New("GATEHOUSE_SECRET must be set with PostgreSQL: every node needs the same master secret")
+	}
+	path := cfg.SQLitePath() + ".secret"
+	secret, created, err := seal.LoadOrCreateFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := seal.New(secret)
+	if err != nil {
+		return nil, "", err
+	}
+	notice := ""
+	if created {
+		notice = "GATEHOUSE_SECRET is not set: generated a master secret in " + path +
+			"; back it up with the database (without it the stored secrets cannot be read)"
+	}
+	return s, notice, nil
+}
+
+// Serve answers requests on ln until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if a.Config.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.Config.TLSCert, a.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	go a.reloadKeys(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// reloadKeys picks up key rotations made through other nodes.
+func (a *App) reloadKeys(ctx context.Context) {
+	t := time.NewTicker(keyReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("reload signing keys", slog.Any("err", err))
+			}
+		}
+	}
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// mgmtAudience is the Management API's identifier.
+func (a *App) mgmtAudience() string { return a.Config.Issuer + "api/v2/" }
+
+// minter returns the token minter of this app.
+func (a *App) minter() *tokens.Minter { return &tokens.Minter{Issuer: a.Config.Issuer, Keys: a.Keys} }
+
+// routes is the whole route table.
+func (a *App) routes() http.Handler {
+	minter := a.minter()
+	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
+	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher}}
+	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log,
+		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log},
+		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log, Realm: true},
+		&grants.Refresh{Store: a.Store, Now: a.now, Logger: a.Log},
+		&grants.ClientCredentials{Store: a.Store, Issuer: a.Config.Issuer},
+	)
+	management := mgmt.New(mgmt.Config{
+		Store:  a.Store,
+		Issuer: a.Config.Issuer,
+		Hasher: a.Hasher,
+		Authenticate: func(ctx context.Context, bearer string) (mgmt.Principal, error) {
+			c, err := minter.Verify(bearer, a.mgmtAudience(), a.now())
+			if err != nil {
+				return mgmt.Principal{}, err
+			}
+			return mgmt.Principal{Subject: c.Subject, ClientID: c.AuthorizedParty, Scopes: strings.Fields(c.Scope)}, nil
+		},
+		Now:    a.now,
+		Logger: a.Log,
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", token.Token)
+	mux.HandleFunc("POST /oauth/revoke", token.Revoke)
+	userinfo := token.UserinfoHandler(a.Store)
+	mux.Handle("GET /userinfo", userinfo)
+	mux.Handle("POST /userinfo", userinfo)
+	mux.Handle("GET /.well-known/openid-configuration", oauth.Discovery(a.Config.Issuer))
+	mux.Handle("GET /.well-known/jwks.json", oauth.JWKS(a.Keys.JWKS))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.Handle("/api/v2/", management)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
+	})
+	return a.middleware(mux)
+}

@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// familyTable stores the whole family, token hashes included, in doc; the
+// key columns back lookups and bulk revocation.
+func familyTable(s *Store) *table[store.RefreshFamily] {
+	return newTable(s, table[store.RefreshFamily]{
+		noun:    "refresh family",
+		name:    "refresh_families",
+		columns: []string{"id", "user_id", "client_id", "audience", "doc"},
+		keyOf:   func(f *store.RefreshFamily) string { return f.ID },
+		encode: func(f *store.RefreshFamily) ([]any, error) {
+			doc, err := marshalDoc(f)
+			if err != nil {
+				return nil, err
+			}
+			return []any{f.ID, f.UserID, f.ClientID, f.Audience, doc}, nil
+		},
+		decode: func(sc scanner) (*store.RefreshFamily, error) {
+			var id, userID, clientID, audience, doc string
+			if err := sc.Scan(&id, &userID, &clientID, &audience, &doc); err != nil {
+				return nil, err
+			}
+			var f store.RefreshFamily
+			if err := unmarshalDoc(doc, &f); err != nil {
+				return nil, err
+			}
+			f.ID, f.UserID, f.ClientID, f.Audience = id, userID, clientID, audience
+			return &f, nil
+		},
+	})
+}
+
+// CreateRefreshFamily implements store.RefreshFamilies.
+func (s *Store) CreateRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
+	return s.families.create(ctx, s, f)
+}
+
+// GetRefreshFamily implements store.RefreshFamilies.
+func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.RefreshFamily, error) {
+	return s.families.get(ctx, s, "id", id)
+}
+
+// UpdateRefreshFamily implements store.RefreshFamilies.
+func (s *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(*store.RefreshFamily) error) (*store.RefreshFamily, error) {
+	return s.families.update(ctx, s, id, fn)
+}
+
+// DeleteRefreshFamily implements store.RefreshFamilies.
+func (s *Store) DeleteRefreshFamily(ctx context.Context, id string) error {
+	return s.families.delete(ctx, s, id)
+}
+
+// DeleteRefreshFamilies implements store.RefreshFamilies. An empty clientID
+// selects the user's families of every client; an empty userID is refused,
+// as it would select everyone's.
+func (s *Store) DeleteRefreshFamilies(ctx context.Context, userID, clientID, audience string) (int, error) {
+	if userID == "" {
+		return 0, errors.New("delete refresh families: empty user id")
+	}
+	where, args := filter{{"user_id", userID}, {"client_id", clientID}, {"audience", audience}}.sql()
+	res, err := s.w.ExecContext(ctx, "DELETE FROM refresh_families"+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete refresh families: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete refresh families: %w", err)
+	}
+	return int(n), nil
+}
+
+// ListRefreshFamilies implements store.RefreshFamilies. An empty clientID
+// lists the user's families of every client.
+func (s *Store) ListRefreshFamilies(ctx context.Context, userID, clientID string) ([]*store.RefreshFamily, error) {
+	if userID == "" {
+		return nil, errors.New("list refresh families: empty user id")
+	}
+	where, args := filter{{"user_id", userID}, {"client_id", clientID}}.sql()
+	return s.families.query(ctx, s.r, where, "", args...)
+}

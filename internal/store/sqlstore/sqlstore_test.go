@@ -1,0 +1,462 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/conformance"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/migrations"
+)
+
+const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+func newSealer(t *testing.T) store.Sealer {
+	t.Helper()
+	master := make([]byte, 32)
+	rand.Read(master)
+	s, err := seal.New(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func open(t *testing.T, dsn string, sealer store.Sealer) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(t.Context(), dsn, sealer)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sqlitePath(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "gatehouse.db")
+}
+
+// pgServer creates a database per test on the PostgreSQL server named by
+// GATEHOUSE_TEST_POSTGRES.
+type pgServer struct {
+	admin *sql.DB
+	base  *url.URL
+	mu    sync.Mutex // one CREATE DATABASE at a time: they copy template1
+}
+
+// postgresServer connects to the test server, or skips the test when it is
+// unreachable (fails instead under CI).
+func postgresServer(t *testing.T) *pgServer {
+	t.Helper()
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = defaultPostgresDSN
+	}
+	base, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("GATEHOUSE_TEST_POSTGRES: %v", err)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		err = admin.PingContext(ctx)
+		cancel()
+	}
+	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL at %s unreachable: %v", base.Redacted(), err)
+		}
+		t.Skipf("PostgreSQL at %s unreachable: %v", base.Redacted(), err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return &pgServer{admin: admin, base: base}
+}
+
+// newDatabase creates an empty database, dropped when t ends, and returns
+// its DSN.
+func (p *pgServer) newDatabase(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := "gatehouse_test_" + hex.EncodeToString(b)
+	p.mu.Lock()
+	_, err := p.admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
+	p.mu.Unlock()
+	if err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := p.admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u := *p.base
+	u.Path = "/" + name
+	return u.String()
+}
+
+func TestConformanceSQLite(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) store.Store {
+		return open(t, sqlitePath(t), newSealer(t))
+	})
+}
+
+func TestConformancePostgres(t *testing.T) {
+	pg := postgresServer(t)
+	conformance.Run(t, func(t *testing.T) store.Store {
+		return open(t, pg.newDatabase(t), newSealer(t))
+	})
+}
+
+// backends opens fresh stores of each dialect; a test runs once per entry.
+func backends(t *testing.T) []struct {
+	name string
+	dsn  func(t *testing.T) string
+} {
+	return []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", sqlitePath},
+		{"postgres", func(t *testing.T) string { return postgresServer(t).newDatabase(t) }},
+	}
+}
+
+func TestDialectNamesTheBackend(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			if got := open(t, b.dsn(t), newSealer(t)).Dialect(); got != b.name {
+				t.Fatalf("Dialect() = %q, want %q", got, b.name)
+			}
+		})
+	}
+}
+
+func TestOpenRejectsBadDSNs(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, wantInErr string
+	}{
+		{"mysql://root@localhost/db", `unsupported DSN scheme "mysql"`},
+		{"redis:thing", `unsupported DSN scheme "redis"`},
+		{"", "empty DSN"},
+		{"sqlite::memory:", "not a file path"},
+		{"sqlite:", "not a file path"},
+	} {
+		t.Run(tc.dsn, func(t *testing.T) {
+			s, err := sqlstore.Open(t.Context(), tc.dsn, newSealer(t))
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded", tc.dsn)
+			}
+			if !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Fatalf("Open(%q) error = %q, want it to mention %q", tc.dsn, err, tc.wantInErr)
+			}
+		})
+	}
+}
+
+func TestOpenCreatesSQLiteFileFromEveryDSNForm(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, dsn, file string
+	}{
+		{"plain path", filepath.Join(dir, "plain.db"), filepath.Join(dir, "plain.db")},
+		{"sqlite: prefix", "sqlite:" + filepath.Join(dir, "prefixed.db"), filepath.Join(dir, "prefixed.db")},
+		{"odd characters", filepath.Join(dir, "a?b#c%20d.db"), filepath.Join(dir, "a?b#c%20d.db")},
+		{"colon in file name", "sqlite:" + filepath.Join(dir, "x:y.db"), filepath.Join(dir, "x:y.db")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, tc.dsn, newSealer(t))
+			if s.Dialect() != "sqlite" {
+				t.Fatalf("Dialect() = %q", s.Dialect())
+			}
+			if _, err := os.Stat(tc.file); err != nil {
+				t.Fatalf("database file: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenRelativeSQLitePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	open(t, "data.db", newSealer(t))
+	if _, err := os.Stat(filepath.Join(dir, "data.db")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawSQLite opens the file directly, bypassing the store.
+func rawSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+type migrationRow struct{ version, appliedAt int64 }
+
+func migrationRows(t *testing.T, db *sql.DB) []migrationRow {
+	t.Helper()
+	rows, err := db.Query(`SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []migrationRow
+	for rows.Next() {
+		var r migrationRow
+		if err := rows.Scan(&r.version, &r.appliedAt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestReopeningSQLiteKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
+	path, sealer := sqlitePath(t), newSealer(t)
+	ctx := t.Context()
+
+	s, err := sqlstore.Open(ctx, path, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &store.Client{ClientID: "c1", ClientSecret: "s3cret", Name: "kept"}
+	if err := s.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := migrationRows(t, rawSQLite(t, path))
+	ms, err := migrations.Load(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != len(ms) {
+		t.Fatalf("schema_migrations has %d rows, want %d", len(before), len(ms))
+	}
+
+	s2 := open(t, path, sealer)
+	got, err := s2.GetClient(ctx, "c1")
+	if err != nil {
+		t.Fatalf("client after reopen: %v", err)
+	}
+	if got.Name != "kept" || got.ClientSecret != "s3cret" {
+		t.Fatalf("client after reopen = %+v", got)
+	}
+	if after := migrationRows(t, rawSQLite(t, path)); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("schema_migrations changed on reopen: %v, was %v", after, before)
+	}
+}
+
+func TestConcurrentOpensMigrateOnceAndCreateOneKeySet(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dsn, sealer := b.dsn(t), newSealer(t)
+			// Two nodes start at once against one empty database.
+			const nodes = 2
+			stores := make([]*sqlstore.Store, nodes)
+			errs := make([]error, nodes)
+			var wg sync.WaitGroup
+			for i := range nodes {
+				wg.Go(func() { stores[i], errs[i] = sqlstore.Open(t.Context(), dsn, sealer) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("node %d: Open: %v", i, err)
+				}
+				t.Cleanup(func() { stores[i].Close() })
+			}
+			for i, s := range stores {
+				wg.Go(func() {
+					err := s.ReplaceSigningKeys(t.Context(), func(old []*store.SigningKey) ([]*store.SigningKey, error) {
+						if len(old) > 0 {
+							return old, nil
+						}
+						time.Sleep(50 * time.Millisecond)
+						return []*store.SigningKey{{KID: fmt.Sprintf("node-%d", i), Alg: "RS256", PrivateKeyDER: []byte{1, 2, 3}}}, nil
+					})
+					if err != nil {
+						t.Errorf("node %d: ReplaceSigningKeys: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			for i, s := range stores {
+				keys, err := s.ListSigningKeys(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(keys) != 1 {
+					t.Fatalf("node %d sees %d keys, want 1", i, len(keys))
+				}
+			}
+		})
+	}
+}
+
+// recordingSealer remembers the aad of every Seal call.
+type recordingSealer struct {
+	store.Sealer
+	mu   sync.Mutex
+	aads []string
+}
+
+func (r *recordingSealer) Seal(p []byte, aad string) ([]byte, error) {
+	r.mu.Lock()
+	r.aads = append(r.aads, aad)
+	r.mu.Unlock()
+	return r.Sealer.Seal(p, aad)
+}
+
+// secretFixtures writes one record of each kind that holds a secret, plus
+// a marker that is stored in plaintext, to prove the raw scan can see data.
+func secretFixtures(t *testing.T, s store.Store) (secrets [][]byte, marker string) {
+	t.Helper()
+	ctx := t.Context()
+	clientSecret := "client-secret-PLAINTEXT-1234567890"
+	apiSecret := "api-signing-secret-PLAINTEXT-0987654321"
+	der := make([]byte, 128)
+	rand.Read(der)
+	marker = "visible-marker-name-5551212"
+	if err := s.CreateClient(ctx, &store.Client{ClientID: "cid", ClientSecret: clientSecret, Name: marker}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateResourceServer(ctx, &store.ResourceServer{ID: "rsid", Identifier: "https://api.test", SigningSecret: apiSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceSigningKeys(ctx, func([]*store.SigningKey) ([]*store.SigningKey, error) {
+		return []*store.SigningKey{{KID: "kid1", Alg: "RS256", PrivateKeyDER: der}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Updates write the secrets again.
+	if _, err := s.UpdateClient(ctx, "cid", func(*store.Client) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateResourceServer(ctx, "rsid", func(*store.ResourceServer) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der}, marker
+}
+
+// checkAbsent fails if any secret appears in raw, as bytes, base64 or hex.
+func checkAbsent(t *testing.T, raw []byte, secrets [][]byte, marker string) {
+	t.Helper()
+	if !bytes.Contains(raw, []byte(marker)) {
+		t.Fatalf("raw data does not contain the plaintext marker %q: the scan sees nothing", marker)
+	}
+	for i, sec := range secrets {
+		for _, form := range [][]byte{
+			sec,
+			[]byte(base64.StdEncoding.EncodeToString(sec)),
+			[]byte(base64.RawURLEncoding.EncodeToString(sec)),
+			[]byte(hex.EncodeToString(sec)),
+		} {
+			if bytes.Contains(raw, form) {
+				t.Errorf("secret %d is stored in plaintext", i)
+			}
+		}
+	}
+}
+
+func TestSecretsAreSealedAtRestSQLite(t *testing.T) {
+	path := sqlitePath(t)
+	s := open(t, path, newSealer(t))
+	secrets, marker := secretFixtures(t, s)
+	// Read while open, so the WAL still holds recent pages.
+	var raw []byte
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
+	}
+	checkAbsent(t, raw, secrets, marker)
+}
+
+func TestSecretsAreSealedAtRestPostgres(t *testing.T) {
+	dsn := postgresServer(t).newDatabase(t)
+	s := open(t, dsn, newSealer(t))
+	secrets, marker := secretFixtures(t, s)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var raw bytes.Buffer
+	for _, table := range []string{"clients", "resource_servers", "signing_keys"} {
+		var text string
+		if err := db.QueryRow(`SELECT string_agg(t::text, E'\n') FROM ` + table + ` t`).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		raw.WriteString(text)
+		// Bytea columns as raw bytes too.
+		var secret []byte
+		col := "secret"
+		if table == "signing_keys" {
+			col = "private_key"
+		}
+		if err := db.QueryRow(`SELECT ` + col + ` FROM ` + table).Scan(&secret); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		raw.Write(secret)
+	}
+	checkAbsent(t, raw.Bytes(), secrets, marker)
+}
+
+func TestSecretsAreSealedForTheirRow(t *testing.T) {
+	path := sqlitePath(t)
+	sealer := &recordingSealer{Sealer: newSealer(t)}
+	s := open(t, path, sealer)
+	secretFixtures(t, s)
+	seen := map[string]bool{}
+	for _, aad := range sealer.aads {
+		seen[aad] = true
+	}
+	for _, want := range []string{"client_secret:cid", "signing_secret:rsid", "signing_key:kid1"} {
+		if !seen[want] {
+			t.Errorf("no secret sealed with aad %q (got %v)", want, sealer.aads)
+		}
+	}
+
+	// A sealed secret copied to another row does not open there.
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, &store.Client{ClientID: "other", ClientSecret: "other-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawSQLite(t, path)
+	if _, err := raw.Exec(`UPDATE clients SET secret = (SELECT secret FROM clients WHERE client_id = 'cid') WHERE client_id = 'other'`); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.GetClient(ctx, "other"); err == nil {
+		t.Fatalf("GetClient with a swapped secret succeeded: secret %q", c.ClientSecret)
+	}
+}

@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// GetTenantSettings implements store.Tenants. The settings are one JSON
+// document, so fields gatehouse does not model (TenantSettings.Other) keep.
+func (s *Store) GetTenantSettings(ctx context.Context) (*store.TenantSettings, error) {
+	var doc string
+	err := s.r.QueryRowContext(ctx, `SELECT doc FROM tenant_settings WHERE id = 1`).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &store.TenantSettings{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tenant settings: %w", err)
+	}
+	var t store.TenantSettings
+	if err := unmarshalDoc(doc, &t); err != nil {
+		return nil, fmt.Errorf("get tenant settings: %w", err)
+	}
+	return &t, nil
+}
+
+// UpdateTenantSettings implements store.Tenants.
+func (s *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantSettings) error) (*store.TenantSettings, error) {
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update tenant settings: %w", err)
+	}
+	defer tx.Rollback()
+	var t store.TenantSettings
+	var doc string
+	err = tx.QueryRowContext(ctx, `SELECT doc FROM tenant_settings WHERE id = 1`+s.forUpdate()).Scan(&doc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The migration inserts the row; start from zero should it be gone.
+	case err != nil:
+		return nil, fmt.Errorf("update tenant settings: %w", err)
+	default:
+		if err := unmarshalDoc(doc, &t); err != nil {
+			return nil, fmt.Errorf("update tenant settings: %w", err)
+		}
+	}
+	if err := fn(&t); err != nil {
+		return nil, err
+	}
+	if doc, err = marshalDoc(t); err != nil {
+		return nil, fmt.Errorf("update tenant settings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_settings (id, doc) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, doc); err != nil {
+		return nil, fmt.Errorf("update tenant settings: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("update tenant settings: commit: %w", err)
+	}
+	return &t, nil
+}
