@@ -77,12 +77,12 @@ func TestEveryRouteChecksItsScopes(t *testing.T) {
 		t.Run(rt.pattern, func(t *testing.T) {
 			method, path, _ := strings.Cut(rt.pattern, " ")
 			path = strings.NewReplacer("{id}", "x", "{cred}", "y").Replace(path)
-			r := e.call(unrelated, method, path, nil)
+			r := e.call(t, unrelated, method, path, nil)
 			r.wantError(t, http.StatusForbidden, "insufficient_scope",
 				"Insufficient scope, expected any of: "+strings.Join(rt.scopes, ","))
 			// The scope check comes before anything else: a holder of the
 			// first scope gets past it.
-			if r := e.call(e.token(rt.scopes[0]), method, path, nil); r.status == http.StatusForbidden {
+			if r := e.call(t, e.token(rt.scopes[0]), method, path, nil); r.status == http.StatusForbidden {
 				t.Errorf("holder of %s still refused: %s", rt.scopes[0], r.body)
 			}
 		})
@@ -95,7 +95,7 @@ func TestUnknownPathsAnswerInErrorShape(t *testing.T) {
 		{"GET", "/api/v2/nothing-here"},
 		{"PUT", "/api/v2/clients"},
 	} {
-		e.call(adminToken, c.method, c.path, nil).wantError(t, http.StatusNotFound, "", "Not Found")
+		e.call(t, adminToken, c.method, c.path, nil).wantError(t, http.StatusNotFound, "", "Not Found")
 	}
 }
 
@@ -154,7 +154,7 @@ func TestQueryValidationErrors(t *testing.T) {
 	for _, q := range []string{"page=abc", "page=-1", "per_page=0", "per_page=101", "include_totals=maybe",
 		"include_fields=yes", "take=1000", "from=x"} {
 		t.Run(q, func(t *testing.T) {
-			r := e.call(adminToken, "GET", "/api/v2/clients?"+q, nil)
+			r := e.call(t, adminToken, "GET", "/api/v2/clients?"+q, nil)
 			r.wantError(t, http.StatusBadRequest, "invalid_query_string", "")
 			if m := str(t, r.obj(t), "message"); !strings.HasPrefix(m, "Query validation error: ") {
 				t.Errorf("message %q", m)
@@ -166,9 +166,9 @@ func TestQueryValidationErrors(t *testing.T) {
 // No malformed body makes any write endpoint fail with 500 or panic.
 func TestBadBodiesNeverCauseServerErrors(t *testing.T) {
 	e := newEnv(t)
-	clientID := str(t, e.do("POST", "/api/v2/clients", map[string]any{"name": "c"}, 201).obj(t), "client_id")
-	conID := e.seedDB("db", nil)
-	user := e.seedUser(map[string]any{"connection": "db", "email": "u@example.com", "password": "x"})
+	clientID := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "c"}, 201).obj(t), "client_id")
+	conID := e.seedDB(t, "db", nil)
+	user := e.seedUser(t, map[string]any{"connection": "db", "email": "u@example.com", "password": "x"})
 	userID := strings.ReplaceAll(str(t, user, "user_id"), "|", "%7C")
 	bodies := []string{``, `null`, `[]`, `{}`, `"x"`, `1`, `{"name":{}}`, `{"options":"x"}`, `{"scopes":[{"value":1}]}`,
 		`{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"credential_type":"public_key","pem":"x"}]}}}`,
@@ -189,7 +189,7 @@ func TestBadBodiesNeverCauseServerErrors(t *testing.T) {
 		}
 		path = strings.NewReplacer("{id}", id, "{cred}", "cred_x").Replace(path)
 		for _, b := range bodies {
-			if r := e.call(adminToken, method, path, b); r.status >= 500 {
+			if r := e.call(t, adminToken, method, path, b); r.status >= 500 {
 				t.Errorf("%s %s %s: status %d %s", method, path, b, r.status, r.body)
 			}
 		}

@@ -30,7 +30,7 @@ func TestCreateClientDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := e.do("POST", "/api/v2/clients", tt.body, http.StatusCreated).obj(t)
+			c := e.do(t, "POST", "/api/v2/clients", tt.body, http.StatusCreated).obj(t)
 			id, secret := str(t, c, "client_id"), str(t, c, "client_secret")
 			if len(id) != 32 || !alnum.MatchString(id) {
 				t.Errorf("client_id %q", id)
@@ -65,7 +65,7 @@ func TestCreateClientDefaults(t *testing.T) {
 
 func TestClientSecretVisibility(t *testing.T) {
 	e := newEnv(t)
-	c := e.do("POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
+	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
 	id, secret := str(t, c, "client_id"), str(t, c, "client_secret")
 	tests := []struct {
 		name   string
@@ -82,7 +82,7 @@ func TestClientSecretVisibility(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := e.call(tt.token, tt.method, tt.path, tt.body)
+			r := e.call(t, tt.token, tt.method, tt.path, tt.body)
 			if r.status != http.StatusOK {
 				t.Fatalf("status %d: %s", r.status, r.body)
 			}
@@ -97,7 +97,7 @@ func TestClientSecretVisibility(t *testing.T) {
 			token string
 			shown bool
 		}{{e.token("read:clients"), false}, {e.token("read:client_keys"), true}} {
-			r := e.call(tok.token, "GET", "/api/v2/clients", nil)
+			r := e.call(t, tok.token, "GET", "/api/v2/clients", nil)
 			l := r.list(t)
 			if len(l) != 1 {
 				t.Fatalf("%d clients", len(l))
@@ -111,10 +111,10 @@ func TestClientSecretVisibility(t *testing.T) {
 
 func TestClientSecretChanges(t *testing.T) {
 	e := newEnv(t)
-	c := e.do("POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
+	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
 	id, secret := str(t, c, "client_id"), str(t, c, "client_secret")
 
-	rotated := e.call(e.token("update:client_keys"), "POST", "/api/v2/clients/"+id+"/rotate-secret", nil)
+	rotated := e.call(t, e.token("update:client_keys"), "POST", "/api/v2/clients/"+id+"/rotate-secret", nil)
 	if rotated.status != http.StatusOK {
 		t.Fatalf("rotate: %d %s", rotated.status, rotated.body)
 	}
@@ -128,50 +128,50 @@ func TestClientSecretChanges(t *testing.T) {
 	}
 
 	custom := "a-custom-secret-of-at-least-thirty-two-chars"
-	e.call(e.token("update:clients"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom}).
+	e.call(t, e.token("update:clients"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom}).
 		wantError(t, http.StatusForbidden, "insufficient_scope", "Insufficient scope, expected any of: update:client_keys")
-	e.call(e.token("update:client_keys"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom, "name": "x"}).
+	e.call(t, e.token("update:client_keys"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom, "name": "x"}).
 		wantError(t, http.StatusForbidden, "insufficient_scope", "Insufficient scope, expected any of: update:clients")
-	r := e.call(e.token("update:client_keys"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom})
+	r := e.call(t, e.token("update:client_keys"), "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": custom})
 	if r.status != http.StatusOK || str(t, r.obj(t), "client_secret") != custom {
 		t.Fatalf("custom secret: %d %s", r.status, r.body)
 	}
-	e.do("PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": "short"}, http.StatusBadRequest)
-	e.call(adminToken, "POST", "/api/v2/clients/nope/rotate-secret", nil).wantError(t, 404, "inexistent_client", "The client does not exist")
+	e.do(t, "PATCH", "/api/v2/clients/"+id, map[string]any{"client_secret": "short"}, http.StatusBadRequest)
+	e.call(t, adminToken, "POST", "/api/v2/clients/nope/rotate-secret", nil).wantError(t, 404, "inexistent_client", "The client does not exist")
 }
 
 func TestUpdateClient(t *testing.T) {
 	e := newEnv(t)
-	c := e.do("POST", "/api/v2/clients", map[string]any{"name": "app", "callbacks": []string{"https://a/cb"},
+	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app", "callbacks": []string{"https://a/cb"},
 		"client_metadata": map[string]string{"k": "v"}}, http.StatusCreated).obj(t)
 	path := "/api/v2/clients/" + str(t, c, "client_id")
 
 	t.Run("partial update keeps other fields", func(t *testing.T) {
-		u := e.do("PATCH", path, map[string]any{"name": "renamed", "grant_types": []string{"password", "refresh_token"}}, 200).obj(t)
+		u := e.do(t, "PATCH", path, map[string]any{"name": "renamed", "grant_types": []string{"password", "refresh_token"}}, 200).obj(t)
 		if u["name"] != "renamed" {
 			t.Errorf("name %v", u["name"])
 		}
 		jsonEqual(t, u["callbacks"], `["https://a/cb"]`)
 		jsonEqual(t, u["client_metadata"], `{"k":"v"}`)
 		jsonEqual(t, u["grant_types"], `["password","refresh_token"]`)
-		g := e.do("GET", path, nil, 200).obj(t)
+		g := e.do(t, "GET", path, nil, 200).obj(t)
 		if g["name"] != "renamed" {
 			t.Errorf("GET after PATCH: name %v", g["name"])
 		}
 	})
 	t.Run("nested objects are replaced", func(t *testing.T) {
-		u := e.do("PATCH", path, map[string]any{"jwt_configuration": map[string]any{"alg": "HS256"}}, 200).obj(t)
+		u := e.do(t, "PATCH", path, map[string]any{"jwt_configuration": map[string]any{"alg": "HS256"}}, 200).obj(t)
 		jsonEqual(t, u["jwt_configuration"], `{"alg":"HS256","secret_encoded":false,"lifetime_in_seconds":36000}`)
-		u = e.do("PATCH", path, map[string]any{"client_metadata": map[string]string{"other": "1"}}, 200).obj(t)
+		u = e.do(t, "PATCH", path, map[string]any{"client_metadata": map[string]string{"other": "1"}}, 200).obj(t)
 		jsonEqual(t, u["client_metadata"], `{"other":"1"}`)
 	})
 	t.Run("rotating refresh tokens take the rotating preset", func(t *testing.T) {
-		u := e.do("PATCH", path, map[string]any{"refresh_token": map[string]any{"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 3}}, 200).obj(t)
+		u := e.do(t, "PATCH", path, map[string]any{"refresh_token": map[string]any{"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 3}}, 200).obj(t)
 		jsonEqual(t, u["refresh_token"], `{"rotation_type":"rotating","expiration_type":"expiring","leeway":3,"token_lifetime":2592000,
 			"infinite_token_lifetime":false,"idle_token_lifetime":1296000,"infinite_idle_token_lifetime":false}`)
 	})
 	t.Run("unknown client", func(t *testing.T) {
-		e.call(adminToken, "PATCH", "/api/v2/clients/nope", map[string]any{"name": "x"}).wantError(t, 404, "inexistent_client", "The client does not exist")
+		e.call(t, adminToken, "PATCH", "/api/v2/clients/nope", map[string]any{"name": "x"}).wantError(t, 404, "inexistent_client", "The client does not exist")
 	})
 
 	rt := func(rot, exp string, tl, idle int, infinite bool) map[string]any {
@@ -191,7 +191,8 @@ func TestUpdateClient(t *testing.T) {
 		{"refresh token without rotation_type", map[string]any{"refresh_token": map[string]any{"expiration_type": "expiring"}}, "refresh_token"},
 		{"ip header trust for a public client", map[string]any{"token_endpoint_auth_method": "none", "grant_types": []string{"refresh_token"},
 			"is_token_endpoint_ip_header_trusted": true}, "is_token_endpoint_ip_header_trusted"},
-		{"client credentials for a public client", map[string]any{"token_endpoint_auth_method": "none"}, "grant_types"},
+		{"client credentials for a public client", map[string]any{"token_endpoint_auth_method": "none",
+			"grant_types": []string{"client_credentials"}}, "grant_types"},
 		{"unknown grant type", map[string]any{"grant_types": []string{"password", "magic"}}, "grant_types"},
 		{"unknown auth method", map[string]any{"token_endpoint_auth_method": "private_key"}, "token_endpoint_auth_method"},
 		{"empty name", map[string]any{"name": " "}, "name"},
@@ -208,13 +209,13 @@ func TestUpdateClient(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
-			before := e.do("GET", path, nil, 200).body
-			r := e.call(adminToken, "PATCH", path, tt.body)
+			before := e.do(t, "GET", path, nil, 200).body
+			r := e.call(t, adminToken, "PATCH", path, tt.body)
 			r.wantError(t, http.StatusBadRequest, "invalid_body", "")
 			if m := str(t, r.obj(t), "message"); !regexp.MustCompile(`on property ` + regexp.QuoteMeta(tt.prop) + `\.$`).MatchString(m) {
 				t.Errorf("message %q does not name %s", m, tt.prop)
 			}
-			if after := e.do("GET", path, nil, 200).body; string(after) != string(before) {
+			if after := e.do(t, "GET", path, nil, 200).body; string(after) != string(before) {
 				t.Errorf("refused PATCH changed the client")
 			}
 		})
@@ -225,11 +226,11 @@ func TestListClients(t *testing.T) {
 	e := newEnv(t)
 	for i := range 5 {
 		appType := map[bool]string{true: "spa", false: "regular_web"}[i%2 == 0]
-		e.do("POST", "/api/v2/clients", map[string]any{"name": fmt.Sprint("app", i), "app_type": appType,
+		e.do(t, "POST", "/api/v2/clients", map[string]any{"name": fmt.Sprint("app", i), "app_type": appType,
 			"is_first_party": i != 4}, http.StatusCreated)
 	}
 	names := func(l []any) []string {
-		var out []string
+		out := []string{}
 		for _, c := range l {
 			out = append(out, c.(map[string]any)["name"].(string))
 		}
@@ -249,11 +250,11 @@ func TestListClients(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			jsonEqual(t, names(e.do("GET", "/api/v2/clients"+tt.query, nil, 200).list(t)), tt.want)
+			jsonEqual(t, names(e.do(t, "GET", "/api/v2/clients"+tt.query, nil, 200).list(t)), tt.want)
 		})
 	}
 	t.Run("include_totals", func(t *testing.T) {
-		m := e.do("GET", "/api/v2/clients?include_totals=true&page=1&per_page=2", nil, 200).obj(t)
+		m := e.do(t, "GET", "/api/v2/clients?include_totals=true&page=1&per_page=2", nil, 200).obj(t)
 		if m["start"] != 2.0 || m["limit"] != 2.0 || m["length"] != 2.0 || m["total"] != 5.0 {
 			t.Errorf("totals %v", m)
 		}
@@ -263,7 +264,7 @@ func TestListClients(t *testing.T) {
 		var all []string
 		next := ""
 		for range 5 {
-			m := e.do("GET", "/api/v2/clients?take=2&from="+next, nil, 200).obj(t)
+			m := e.do(t, "GET", "/api/v2/clients?take=2&from="+next, nil, 200).obj(t)
 			all = append(all, names(m["clients"].([]any))...)
 			n, ok := m["next"].(string)
 			if !ok {
@@ -274,9 +275,9 @@ func TestListClients(t *testing.T) {
 		jsonEqual(t, all, `["app0","app1","app2","app3","app4"]`)
 	})
 	t.Run("fields", func(t *testing.T) {
-		l := e.do("GET", "/api/v2/clients?fields=name,app_type&per_page=1", nil, 200).list(t)
+		l := e.do(t, "GET", "/api/v2/clients?fields=name,app_type&per_page=1", nil, 200).list(t)
 		jsonEqual(t, l, `[{"name":"app0","app_type":"spa"}]`)
-		l = e.do("GET", "/api/v2/clients?fields=client_secret,callbacks,grant_types&include_fields=false&per_page=1", nil, 200).list(t)
+		l = e.do(t, "GET", "/api/v2/clients?fields=client_secret,callbacks,grant_types&include_fields=false&per_page=1", nil, 200).list(t)
 		c := l[0].(map[string]any)
 		if _, ok := c["callbacks"]; ok || c["name"] != "app0" {
 			t.Errorf("excluded fields still shown: %v", c)
@@ -286,17 +287,17 @@ func TestListClients(t *testing.T) {
 
 func TestDeleteClient(t *testing.T) {
 	e := newEnv(t)
-	id := str(t, e.do("POST", "/api/v2/clients", map[string]any{"name": "app"}, 201).obj(t), "client_id")
-	e.do("POST", "/api/v2/resource-servers", map[string]any{"identifier": "https://api"}, 201)
-	e.do("POST", "/api/v2/client-grants", map[string]any{"client_id": id, "audience": "https://api", "scope": []string{}}, 201)
+	id := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, 201).obj(t), "client_id")
+	e.do(t, "POST", "/api/v2/resource-servers", map[string]any{"identifier": "https://api"}, 201)
+	e.do(t, "POST", "/api/v2/client-grants", map[string]any{"client_id": id, "audience": "https://api", "scope": []string{}}, 201)
 
-	r := e.do("DELETE", "/api/v2/clients/"+id, nil, http.StatusNoContent)
+	r := e.do(t, "DELETE", "/api/v2/clients/"+id, nil, http.StatusNoContent)
 	if len(r.body) != 0 {
 		t.Errorf("204 with body %q", r.body)
 	}
-	e.call(adminToken, "GET", "/api/v2/clients/"+id, nil).wantError(t, 404, "inexistent_client", "The client does not exist")
-	e.call(adminToken, "DELETE", "/api/v2/clients/"+id, nil).wantError(t, 404, "inexistent_client", "")
-	if l := e.do("GET", "/api/v2/client-grants?client_id="+id, nil, 200).list(t); len(l) != 0 {
+	e.call(t, adminToken, "GET", "/api/v2/clients/"+id, nil).wantError(t, 404, "inexistent_client", "The client does not exist")
+	e.call(t, adminToken, "DELETE", "/api/v2/clients/"+id, nil).wantError(t, 404, "inexistent_client", "")
+	if l := e.do(t, "GET", "/api/v2/client-grants?client_id="+id, nil, 200).list(t); len(l) != 0 {
 		t.Errorf("grants of a deleted client remain: %v", l)
 	}
 }

@@ -31,7 +31,6 @@ var testNow = time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
 // testEnv is a Management API served over real HTTP on loopback, with a
 // fake token verifier that knows fixed bearer strings.
 type testEnv struct {
-	t      *testing.T
 	srv    *httptest.Server
 	store  store.Store
 	hasher *passwords.Hasher
@@ -48,7 +47,6 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{
-		t:      t,
 		store:  newTestStore(t),
 		hasher: hasher,
 		tokens: map[string]Principal{adminToken: {Subject: "admin@clients", ClientID: "admin", Scopes: Scopes()}},
@@ -104,8 +102,8 @@ type response struct {
 
 // call sends a request. body may be nil, a string (sent as is) or any value
 // (sent as JSON).
-func (e *testEnv) call(token, method, path string, body any) response {
-	e.t.Helper()
+func (e *testEnv) call(t *testing.T, token, method, path string, body any) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -114,13 +112,13 @@ func (e *testEnv) call(token, method, path string, body any) response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -130,22 +128,22 @@ func (e *testEnv) call(token, method, path string, body any) response {
 	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return response{status: res.StatusCode, header: res.Header, body: raw}
 }
 
 // do calls as admin and fails the test unless the status is want.
-func (e *testEnv) do(method, path string, body any, want int) response {
-	e.t.Helper()
-	r := e.call(adminToken, method, path, body)
+func (e *testEnv) do(t *testing.T, method, path string, body any, want int) response {
+	t.Helper()
+	r := e.call(t, adminToken, method, path, body)
 	if r.status != want {
-		e.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.status, want, r.body)
+		t.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.status, want, r.body)
 	}
 	return r
 }
@@ -217,19 +215,19 @@ func jsonEqual(t *testing.T, got any, want string) {
 
 // seedDB creates a database connection (with options) through the API and
 // returns its id.
-func (e *testEnv) seedDB(name string, options any) string {
-	e.t.Helper()
+func (e *testEnv) seedDB(t *testing.T, name string, options any) string {
+	t.Helper()
 	body := map[string]any{"name": name, "strategy": "auth0"}
 	if options != nil {
 		body["options"] = options
 	}
-	return str(e.t, e.do("POST", "/api/v2/connections", body, http.StatusCreated).obj(e.t), "id")
+	return str(t, e.do(t, "POST", "/api/v2/connections", body, http.StatusCreated).obj(t), "id")
 }
 
 // seedUser creates a user through the API and returns its JSON.
-func (e *testEnv) seedUser(body map[string]any) map[string]any {
-	e.t.Helper()
-	return e.do("POST", "/api/v2/users", body, http.StatusCreated).obj(e.t)
+func (e *testEnv) seedUser(t *testing.T, body map[string]any) map[string]any {
+	t.Helper()
+	return e.do(t, "POST", "/api/v2/users", body, http.StatusCreated).obj(t)
 }
 
 func readAll(t *testing.T, res *http.Response) []byte {

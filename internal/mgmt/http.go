@@ -300,7 +300,7 @@ func parseListQuery(q url.Values, checkpoint bool) (listQuery, error) {
 }
 
 func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
-	if !q.Has(name) {
+	if q.Get(name) == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(q.Get(name))

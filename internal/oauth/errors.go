@@ -98,12 +98,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // URLs keep their '&', as Auth0 sends them
-	b := buf.Bytes()
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":"server_error","error_description":"Internal server error"}`)
-	} else {
+	b := []byte(`{"error":"server_error","error_description":"Internal server error"}`)
+	if err := enc.Encode(v); err == nil {
 		b = buf.Bytes()
+	} else {
+		status = http.StatusInternalServerError
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")

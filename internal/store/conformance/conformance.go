@@ -13,7 +13,8 @@ import (
 )
 
 // Opener returns a fresh, empty store and registers its cleanup (Close and
-// removal) with t.Cleanup. Run calls it once per test, from parallel tests.
+// removal) with t.Cleanup. Run calls it once per test, from parallel tests,
+// so it must be safe for concurrent use.
 type Opener = func(t *testing.T) store.Store
 
 // test is one conformance check against a fresh store.
@@ -22,7 +23,8 @@ type test struct {
 	run  func(t *testing.T, s store.Store)
 }
 
-// Run runs the whole suite, each test on a fresh store from open.
+// Run runs the whole suite, each test on a fresh store from open. Tests run
+// in parallel with each other; some also call the store concurrently.
 func Run(t *testing.T, open Opener) {
 	groups := []struct {
 		name  string

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ const (
 // sqliteBusyTimeout is how long a SQLite connection waits for another
 // process's lock before failing with SQLITE_BUSY.
 const sqliteBusyTimeout = 5 * time.Second
+
+// postgresMaxConns is the size of a node's PostgreSQL pool.
+const postgresMaxConns = 16
 
 // noncePruneInterval bounds how often UseNonce deletes expired nonces.
 const noncePruneInterval = time.Minute
@@ -146,8 +150,6 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
-	w.SetConnMaxLifetime(0)
 	// The writer connects first so the database is created and in WAL mode
 	// before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
@@ -159,7 +161,10 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	r.SetMaxIdleConns(4)
+	// Each connection has its own page cache; a few per core is plenty.
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
 	s.dialect, s.r, s.w = DialectSQLite, r, w
 	return nil
 }
@@ -169,7 +174,11 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	db.SetMaxIdleConns(10)
+	// Bounded so several nodes fit in PostgreSQL's default max_connections
+	// (100). No transaction here needs a second connection, so callers
+	// queue instead of deadlocking.
+	db.SetMaxOpenConns(postgresMaxConns)
+	db.SetMaxIdleConns(postgresMaxConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("postgres: %w", err)

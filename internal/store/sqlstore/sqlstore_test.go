@@ -126,7 +126,7 @@ func TestConformancePostgres(t *testing.T) {
 }
 
 // backends opens fresh stores of each dialect; a test runs once per entry.
-func backends(t *testing.T) []struct {
+func backends() []struct {
 	name string
 	dsn  func(t *testing.T) string
 } {
@@ -140,7 +140,7 @@ func backends(t *testing.T) []struct {
 }
 
 func TestDialectNamesTheBackend(t *testing.T) {
-	for _, b := range backends(t) {
+	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			if got := open(t, b.dsn(t), newSealer(t)).Dialect(); got != b.name {
 				t.Fatalf("Dialect() = %q, want %q", got, b.name)
@@ -275,7 +275,7 @@ func TestReopeningSQLiteKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
 }
 
 func TestConcurrentOpensMigrateOnceAndCreateOneKeySet(t *testing.T) {
-	for _, b := range backends(t) {
+	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			dsn, sealer := b.dsn(t), newSealer(t)
 			// Two nodes start at once against one empty database.

@@ -127,7 +127,9 @@ func (t *table[T]) page(ctx context.Context, s *Store, f filter, p store.Page) (
 }
 
 // update loads the row keyed by key, holding it against concurrent writers,
-// applies fn and writes the result back, all in one transaction.
+// applies fn and writes the result back, all in one transaction. The row is
+// rewritten by seq, so fn may change key and unique fields too; the unique
+// rules still apply (ErrConflict).
 func (t *table[T]) update(ctx context.Context, s *Store, key string, fn func(*T) error) (*T, error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
