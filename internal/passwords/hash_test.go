@@ -1,0 +1,102 @@
+package passwords
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// fastArgon keeps unit tests quick; the benchmarks use the real parameters.
+var fastArgon = Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+
+func TestHashVerify(t *testing.T) {
+	for _, alg := range []Algorithm{Argon2id, Bcrypt} {
+		t.Run(string(alg), func(t *testing.T) {
+			h, err := NewHasher(alg, fastArgon, bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hash, err := h.Hash("s3cret!")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(hash, "s3cret") {
+				t.Fatal("hash contains the password")
+			}
+			if ok, rehash, err := h.Verify(hash, "s3cret!"); !ok || rehash || err != nil {
+				t.Fatalf("right password: ok=%v rehash=%v err=%v", ok, rehash, err)
+			}
+			if ok, _, err := h.Verify(hash, "s3cret?"); ok || err != nil {
+				t.Fatalf("wrong password: ok=%v err=%v", ok, err)
+			}
+			again, _ := h.Hash("s3cret!")
+			if again == hash {
+				t.Fatal("two hashes of one password are equal (no salt)")
+			}
+		})
+	}
+}
+
+// Auth0 exports bcrypt $2a$/$2b$ hashes at cost 10; they must verify as they
+// are and be upgraded to the native hash.
+func TestImportedBcryptVerifiesAndRehashes(t *testing.T) {
+	h, _ := NewHasher(Argon2id, fastArgon, 0)
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
+		b, _ := bcrypt.GenerateFromPassword([]byte("hunter22"), bcrypt.MinCost)
+		imported := prefix + string(b[4:])
+		ok, rehash, err := h.Verify(imported, "hunter22")
+		if !ok || !rehash || err != nil {
+			t.Errorf("%s: ok=%v rehash=%v err=%v", prefix, ok, rehash, err)
+		}
+	}
+	// Weaker argon2 parameters also ask for a rehash.
+	weak, _ := NewHasher(Argon2id, Argon2Params{MemoryKiB: 32, Time: 1, Threads: 1}, 0)
+	hash, _ := weak.Hash("pw")
+	if ok, rehash, _ := h.Verify(hash, "pw"); !ok || !rehash {
+		t.Errorf("weaker argon2 hash: ok=%v rehash=%v", ok, rehash)
+	}
+}
+
+func TestMalformedHashes(t *testing.T) {
+	h, _ := NewHasher(Argon2id, fastArgon, 0)
+	for _, hash := range []string{
+		"", "plain", "$1$md5$", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",
+		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaGhhc2hoYXNoaGFzaA",
+		"$2a$10$short",
+	} {
+		if ok, _, err := h.Verify(hash, "pw"); ok || err == nil {
+			t.Errorf("Verify(%q) = %v, %v; want an error", hash, ok, err)
+		}
+	}
+}
+
+func TestOverlongPasswords(t *testing.T) {
+	h, _ := NewHasher(Argon2id, fastArgon, 0)
+	if _, err := h.Hash(strings.Repeat("a", maxPasswordBytes+1)); err == nil {
+		t.Fatal("overlong password hashed")
+	}
+	hash, _ := h.Hash("a")
+	if ok, _, _ := h.Verify(hash, strings.Repeat("a", 10000)); ok {
+		t.Fatal("overlong password verified")
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	bh, _ := NewHasher(Bcrypt, Argon2Params{}, BcryptCost)
+	ah, _ := NewHasher(Argon2id, OWASPArgon2, 0)
+	for _, c := range []struct {
+		name string
+		h    *Hasher
+	}{{"bcrypt-10", bh}, {"argon2id-m19456-t2-p1", ah}} {
+		hash, _ := c.h.Hash("correct horse battery staple")
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.h.Verify(hash, "correct horse battery staple")
+			}
+		})
+	}
+}
