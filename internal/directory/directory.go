@@ -49,6 +49,17 @@ func (r Router) Verify(ctx context.Context, conn *store.Connection, username, pa
 type Database struct {
 	Users  store.Users
 	Hasher *passwords.Hasher
+	// Limit bounds concurrent hashes; nil means no bound.
+	Limit *passwords.Limiter
+}
+
+// hash runs fn under the limiter.
+func (d *Database) hash(ctx context.Context, fn func()) error {
+	if d.Limit == nil {
+		fn()
+		return nil
+	}
+	return d.Limit.Do(ctx, fn)
 }
 
 // Verify looks the user up by email or username and checks the password.
@@ -58,13 +69,24 @@ type Database struct {
 func (d *Database) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
 	u, err := d.Users.UserByIdentifier(ctx, conn.ID, username)
 	if errors.Is(err, store.ErrNotFound) {
-		d.Hasher.VerifyDummy(password)
+		if err := d.hash(ctx, func() { d.Hasher.VerifyDummy(password) }); err != nil {
+			return Result{}, false, err
+		}
 		return Result{}, false, nil
 	}
 	if err != nil {
 		return Result{}, false, fmt.Errorf("directory: find user: %w", err)
 	}
-	ok, rehash, err := d.Hasher.Verify(u.PasswordHash, password)
+	var ok, rehash bool
+	var newHash string
+	if herr := d.hash(ctx, func() {
+		ok, rehash, err = d.Hasher.Verify(u.PasswordHash, password)
+		if ok && rehash {
+			newHash, _ = d.Hasher.Hash(password)
+		}
+	}); herr != nil {
+		return Result{}, false, herr
+	}
 	if err != nil {
 		// A malformed stored hash can never match; treat as a refusal but
 		// surface it so an operator sees it.
@@ -73,11 +95,5 @@ func (d *Database) Verify(ctx context.Context, conn *store.Connection, username,
 	if !ok {
 		return Result{}, false, nil
 	}
-	res := Result{User: u}
-	if rehash {
-		if h, err := d.Hasher.Hash(password); err == nil {
-			res.NewPasswordHash = h
-		}
-	}
-	return res, true, nil
+	return Result{User: u, NewPasswordHash: newHash}, true, nil
 }

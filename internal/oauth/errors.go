@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // Error is an OAuth error as Auth0 sends it: {"error","error_description"}
@@ -20,6 +21,8 @@ type Error struct {
 	Description string
 	URI         string
 	Extra       map[string]any
+	// RetryAfter, in seconds, is sent as a Retry-After header when set.
+	RetryAfter int
 	// cause is logged, never sent.
 	cause error
 }
@@ -56,6 +59,7 @@ var (
 	ErrNoDefaultDirectory = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "Authorization server not configured with default connection."}
 	ErrServer             = &Error{Status: http.StatusInternalServerError, Code: "server_error", Description: "Internal server error"}
 	ErrBodyTooLarge       = &Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "Request body too large"}
+	ErrBusy               = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The server is busy. Try again shortly.", RetryAfter: 1}
 )
 
 // MissingParam is row 1 of the error table.
@@ -90,6 +94,9 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	body["error_description"] = e.Description
 	if e.URI != "" {
 		body["error_uri"] = e.URI
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, e.Status, body)
 }

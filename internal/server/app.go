@@ -186,7 +186,8 @@ func (a *App) minter() *tokens.Minter { return &tokens.Minter{Issuer: a.Config.I
 func (a *App) routes() http.Handler {
 	minter := a.minter()
 	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
-	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher}}
+	limit := passwords.NewLimiter(a.Config.HashConcurrency, 32*a.Config.HashConcurrency, time.Second)
+	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher, Limit: limit}}
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log, Realm: true},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -67,6 +68,9 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 	}
 
 	res, ok, err := g.Directory.Verify(ctx, conn, req.Username, req.Password)
+	if errors.Is(err, passwords.ErrBusy) {
+		return nil, oauth.ErrBusy
+	}
 	if err != nil {
 		return nil, oauth.ErrServer.WithCause(err)
 	}

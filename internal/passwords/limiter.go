@@ -1,0 +1,61 @@
+package passwords
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// ErrBusy means a hash could not start in time: the caller should answer
+// 503 with Retry-After rather than queue without bound.
+var ErrBusy = errors.New("passwords: too many password checks in progress")
+
+// Limiter runs at most N password hashes at once. Further callers wait in a
+// bounded queue for at most MaxWait; past the queue's size or the wait they
+// get ErrBusy at once. A flood of logins therefore costs at most N hashes of
+// CPU and memory (argon2id holds ~19 MiB each) and never starves the rest
+// of the server.
+type Limiter struct {
+	slots      chan struct{}
+	waiting    atomic.Int64
+	maxWaiting int64
+	maxWait    time.Duration
+}
+
+// NewLimiter allows n concurrent hashes, queue callers waiting, each for at
+// most maxWait.
+func NewLimiter(n, queue int, maxWait time.Duration) *Limiter {
+	if n < 1 {
+		n = 1
+	}
+	return &Limiter{slots: make(chan struct{}, n), maxWaiting: int64(queue), maxWait: maxWait}
+}
+
+// Do runs fn when a slot is free.
+func (l *Limiter) Do(ctx context.Context, fn func()) error {
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		if l.waiting.Add(1) > l.maxWaiting {
+			l.waiting.Add(-1)
+			return ErrBusy
+		}
+		t := time.NewTimer(l.maxWait)
+		select {
+		case l.slots <- struct{}{}:
+			t.Stop()
+			l.waiting.Add(-1)
+		case <-t.C:
+			l.waiting.Add(-1)
+			return ErrBusy
+		case <-ctx.Done():
+			t.Stop()
+			l.waiting.Add(-1)
+			return ctx.Err()
+		}
+	}
+	defer func() { <-l.slots }()
+	fn()
+	return nil
+}

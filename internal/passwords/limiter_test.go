@@ -1,0 +1,67 @@
+package passwords
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestLimiterBoundsConcurrencyAndQueue(t *testing.T) {
+	l := NewLimiter(2, 3, time.Second)
+	release := make(chan struct{})
+	var running, peak atomic.Int64
+	var wg sync.WaitGroup
+	var busy atomic.Int64
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.Do(context.Background(), func() {
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				<-release
+				running.Add(-1)
+			})
+			if errors.Is(err, ErrBusy) {
+				busy.Add(1)
+			}
+		}()
+	}
+	// 2 run, 3 wait, 5 are refused at once.
+	deadline := time.Now().Add(5 * time.Second)
+	for busy.Load() < 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := busy.Load(); got != 5 {
+		t.Fatalf("%d callers refused, want 5", got)
+	}
+	close(release)
+	wg.Wait()
+	if peak.Load() != 2 {
+		t.Fatalf("peak concurrency %d, want 2", peak.Load())
+	}
+}
+
+func TestLimiterWaitIsBounded(t *testing.T) {
+	l := NewLimiter(1, 10, 20*time.Millisecond)
+	hold := make(chan struct{})
+	go l.Do(context.Background(), func() { <-hold })
+	defer close(hold)
+	time.Sleep(5 * time.Millisecond)
+	if err := l.Do(context.Background(), func() {}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy after the wait", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Do(ctx, func() {}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
