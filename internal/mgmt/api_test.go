@@ -1,12 +1,17 @@
 package mgmt
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func TestScopesListsEveryRouteScopeOnce(t *testing.T) {
@@ -203,7 +208,7 @@ func FuzzCreateClient(f *testing.F) {
 		`{"name":"a","grant_types":["password"],"token_endpoint_auth_method":"none"}`, `{"name":"a","client_metadata":{"k":"v"}}`} {
 		f.Add(s)
 	}
-	st := newMemStore()
+	st := newTestStore(f)
 	h := New(Config{Store: st, Issuer: testIssuer, Authenticate: func(context.Context, string) (Principal, error) {
 		return Principal{Scopes: Scopes()}, nil
 	}})
@@ -216,4 +221,44 @@ func FuzzCreateClient(f *testing.F) {
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
 		}
 	})
+}
+
+// failingStore breaks one store call to exercise the internal-error path.
+type failingStore struct {
+	store.Store
+}
+
+func (failingStore) ListClients(context.Context, store.Page) ([]*store.Client, int, error) {
+	return nil, 0, errors.New("disk on fire")
+}
+
+func TestStoreFailuresAnswer500WithoutDetails(t *testing.T) {
+	var logs bytes.Buffer
+	srv := httptest.NewServer(New(Config{
+		Store:  failingStore{newTestStore(t)},
+		Issuer: testIssuer,
+		Authenticate: func(context.Context, string) (Principal, error) {
+			return Principal{Subject: "x@clients", Scopes: Scopes()}, nil
+		},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	}))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v2/clients", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	req.Header.Set("X-Correlation-ID", "corr-123")
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := response{status: res.StatusCode, header: res.Header, body: readAll(t, res)}
+	r.wantError(t, http.StatusInternalServerError, "", "Internal error")
+	if strings.Contains(string(r.body), "disk on fire") {
+		t.Errorf("internal error leaked: %s", r.body)
+	}
+	for _, want := range []string{"disk on fire", "corr-123", "GET /api/v2/clients", "x@clients"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q: %s", want, logs.String())
+		}
+	}
 }

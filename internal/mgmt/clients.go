@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -171,7 +172,7 @@ func (h *handler) listClients(w http.ResponseWriter, r *http.Request, p Principa
 }
 
 // clientFilter reads the is_global, is_first_party and app_type filters.
-func clientFilter(q map[string][]string) (func(*store.Client) bool, error) {
+func clientFilter(q url.Values) (func(*store.Client) bool, error) {
 	var tests []func(*store.Client) bool
 	for _, f := range []struct {
 		name string
@@ -263,7 +264,7 @@ func (h *handler) updateClient(w http.ResponseWriter, r *http.Request, p Princip
 	if err := decodeObject(r, &b); err != nil {
 		return err
 	}
-	// update:client_keys alone may change only the secret, and only it may.
+	// client_secret needs update:client_keys; every other property update:clients.
 	if b.ClientSecret.Set {
 		if err := requireScope(p, "update:client_keys"); err != nil {
 			return err

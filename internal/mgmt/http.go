@@ -119,8 +119,7 @@ func decodeBody(r *http.Request, dst any, open byte) error {
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != open {
-		want := map[byte]string{'{': "object", '[': "array"}[open]
-		return invalidBody("Expected type %s but found type %s", want, jsonKind(b))
+		return invalidBody("Expected type %s but found type %s", jsonKind([]byte{open}), jsonKind(b))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -42,12 +42,12 @@ type scopeBody struct {
 
 // Resource server defaults and limits (Auth0's).
 const (
-	defaultAPITokenLifetime   = 86400
-	defaultWebTokenLifetime   = 7200
-	maxAPITokenLifetime       = 2592000
-	signingSecretLength       = 32
-	minSigningSecret          = 16
-	defaultSubjectTypeAuthzJS = `{"client":{"policy":"require_client_grant"},"user":{"policy":"allow_all"}}`
+	defaultAPITokenLifetime = 86400
+	defaultWebTokenLifetime = 7200
+	maxAPITokenLifetime     = 2592000
+	signingSecretLength     = 32
+	minSigningSecret        = 16
+	defaultSubjectTypeAuthz = `{"client":{"policy":"require_client_grant"},"user":{"policy":"allow_all"}}`
 )
 
 // resourceServerView hides the HS256 secret of APIs that do not sign with
@@ -124,7 +124,7 @@ func (h *handler) createResourceServer(w http.ResponseWriter, r *http.Request, p
 		TokenLifetime:            defaultAPITokenLifetime,
 		TokenLifetimeForWeb:      defaultWebTokenLifetime,
 		TokenDialect:             "access_token",
-		SubjectTypeAuthorization: json.RawMessage(defaultSubjectTypeAuthzJS),
+		SubjectTypeAuthorization: json.RawMessage(defaultSubjectTypeAuthz),
 	}
 	if err := applyResourceServer(rs, &b); err != nil {
 		return err
@@ -197,7 +197,7 @@ func applyResourceServer(rs *store.ResourceServer, b *resourceServerBody) error 
 		rs.TokenLifetimeForWeb = min(rs.TokenLifetimeForWeb, rs.TokenLifetime)
 	}
 	if s := b.SubjectTypeAuthorization; s.Set {
-		rs.SubjectTypeAuthorization = json.RawMessage(defaultSubjectTypeAuthzJS)
+		rs.SubjectTypeAuthorization = json.RawMessage(defaultSubjectTypeAuthz)
 		if !s.Null {
 			if jsonKind(s.V) != "object" {
 				return invalidProp("subject_type_authorization", "Expected type object but found type %s", jsonKind(s.V))
