@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
+
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -56,12 +58,12 @@ func (a assertion) sign(t *testing.T) string {
 // TestClientAuthentication covers every token_endpoint_auth_method, each
 // in both body encodings.
 func TestClientAuthentication(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
 	key, pub := rsaKey(t)
 	otherKey, _ := rsaKey(t)
 
-	pkjwt := e.api("POST", "/clients", map[string]any{
+	pkjwt := e.API("POST", "/clients", map[string]any{
 		"name": "Private key app", "app_type": "regular_web", "grant_types": []string{"password"},
 		"client_authentication_methods": map[string]any{"private_key_jwt": map[string]any{
 			"credentials": []map[string]any{{"credential_type": "public_key", "name": "k1", "pem": pub, "alg": "RS256"}},
@@ -71,17 +73,17 @@ func TestClientAuthentication(t *testing.T) {
 	if pkjwt["token_endpoint_auth_method"] != nil {
 		t.Errorf("token_endpoint_auth_method = %v, want null", pkjwt["token_endpoint_auth_method"])
 	}
-	native := e.api("POST", "/clients", map[string]any{
+	native := e.API("POST", "/clients", map[string]any{
 		"name": "Native app", "app_type": "native", "grant_types": []string{"password", "refresh_token"},
 		"token_endpoint_auth_method": "none",
 	}, 201)
 	nativeID := native["client_id"].(string)
-	basic := e.api("POST", "/clients", map[string]any{
+	basic := e.API("POST", "/clients", map[string]any{
 		"name": "Basic app", "app_type": "regular_web", "grant_types": []string{"password"},
 		"token_endpoint_auth_method": "client_secret_basic",
 	}, 201)
 	basicID, basicSecret := basic["client_id"].(string), basic["client_secret"].(string)
-	e.api("PATCH", "/connections/"+tn.ConnectionID, map[string]any{
+	e.API("PATCH", "/connections/"+tn.ConnectionID, map[string]any{
 		"enabled_clients": []string{tn.ClientID, pkID, nativeID, basicID},
 	}, 200)
 
@@ -137,7 +139,7 @@ func TestClientAuthentication(t *testing.T) {
 					// Single-use assertions were spent by the form run.
 					params["client_assertion"] = with(func(*assertion) {}).sign(t)
 				}
-				status, body := e.tokenRequest(enc, params, c.basic)
+				status, body := tokenRequest(e, enc, params, c.basic)
 				if status != c.want || (c.code != "" && body["error"] != c.code) {
 					t.Fatalf("%d %v, want %d %s", status, body, c.want, c.code)
 				}
@@ -156,10 +158,10 @@ func randomJTI() string { return rand.Text() }
 
 // tokenRequest posts params to /oauth/token as a form or as JSON, with
 // optional Basic credentials.
-func (e *env) tokenRequest(enc string, params map[string]string, basic [2]string) (int, map[string]any) {
+func tokenRequest(e *testenv.Env, enc string, params map[string]string, basic [2]string) (int, map[string]any) {
 	var req *http.Request
 	if enc == "json" {
-		req = jsonRequest(e.URL+"/oauth/token", params)
+		req = testenv.JSONRequest(e.URL+"/oauth/token", params)
 	} else {
 		v := url.Values{}
 		for k, val := range params {
@@ -171,6 +173,6 @@ func (e *env) tokenRequest(enc string, params map[string]string, basic [2]string
 	if basic[0] != "" {
 		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
 	}
-	status, body, _ := e.do(req)
+	status, body, _ := e.Do(req)
 	return status, body
 }

@@ -4,34 +4,36 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestErrorTable checks each row of the spec's token-endpoint error table
 // that the grants built so far can produce (authentication-api.md §12),
 // in both body encodings.
 func TestErrorTable(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
-	m2m := e.api("POST", "/clients", map[string]any{
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
+	m2m := e.API("POST", "/clients", map[string]any{
 		"name": "M2M", "app_type": "non_interactive", "grant_types": []string{"client_credentials"},
 	}, 201)
 	m2mID, m2mSecret := m2m["client_id"].(string), m2m["client_secret"].(string)
-	e.api("POST", "/client-grants", map[string]any{"client_id": m2mID, "audience": tn.API, "scope": []string{"read:sample"}}, 201)
-	e.api("POST", "/resource-servers", map[string]any{"name": "Other", "identifier": "https://other.example.com/"}, 201)
-	blocked := e.api("POST", "/users", map[string]any{"connection": tn.Connection, "email": "blocked@example.com", "password": tn.Password}, 201)
-	e.api("PATCH", "/users/"+blocked["user_id"].(string), map[string]any{"blocked": true}, 200)
-	other := e.api("POST", "/connections", map[string]any{"name": "not-enabled", "strategy": "auth0"}, 201)
+	e.API("POST", "/client-grants", map[string]any{"client_id": m2mID, "audience": tn.API, "scope": []string{"read:sample"}}, 201)
+	e.API("POST", "/resource-servers", map[string]any{"name": "Other", "identifier": "https://other.example.com/"}, 201)
+	blocked := e.API("POST", "/users", map[string]any{"connection": tn.Connection, "email": "blocked@example.com", "password": tn.Password}, 201)
+	e.API("PATCH", "/users/"+blocked["user_id"].(string), map[string]any{"blocked": true}, 200)
+	other := e.API("POST", "/connections", map[string]any{"name": "not-enabled", "strategy": "auth0"}, 201)
 	_ = other
 
 	// A refresh token whose user is then deleted.
-	doomed := e.api("POST", "/users", map[string]any{"connection": tn.Connection, "email": "doomed@example.com", "password": tn.Password}, 201)
-	status, body := e.passwordGrant(&tenant{API: tn.API, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret, Username: "doomed@example.com", Password: tn.Password}, nil)
+	doomed := e.API("POST", "/users", map[string]any{"connection": tn.Connection, "email": "doomed@example.com", "password": tn.Password}, 201)
+	status, body := e.PasswordGrant(&testenv.Tenant{API: tn.API, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret, Username: "doomed@example.com", Password: tn.Password}, nil)
 	if status != 200 {
 		t.Fatalf("%d %v", status, body)
 	}
 	orphanRT := body["refresh_token"].(string)
-	e.api("DELETE", "/users/"+doomed["user_id"].(string), nil, 204)
-	status, body = e.passwordGrant(tn, nil)
+	e.API("DELETE", "/users/"+doomed["user_id"].(string), nil, 204)
+	status, body = e.PasswordGrant(tn, nil)
 	if status != 200 {
 		t.Fatalf("%d %v", status, body)
 	}
@@ -100,7 +102,7 @@ func TestErrorTable(t *testing.T) {
 	for _, enc := range []string{"form", "json"} {
 		for _, r := range rows {
 			t.Run(enc+"/"+r.name, func(t *testing.T) {
-				status, body := e.tokenRequest(enc, r.params, [2]string{})
+				status, body := tokenRequest(e, enc, r.params, [2]string{})
 				if status != r.status || body["error"] != r.code || (r.desc != "" && body["error_description"] != r.desc) {
 					t.Fatalf("row %d: %d %v\nwant %d %s %q", r.row, status, body, r.status, r.code, r.desc)
 				}
@@ -108,7 +110,7 @@ func TestErrorTable(t *testing.T) {
 		}
 	}
 	// Row 6 carries Auth0's error_uri.
-	_, body = e.tokenRequest("form", cc("client_id", tn.ClientID, "client_secret", tn.ClientSecret), [2]string{})
+	_, body = tokenRequest(e, "form", cc("client_id", tn.ClientID, "client_secret", tn.ClientSecret), [2]string{})
 	if body["error_uri"] != "https://auth0.com/docs/clients/client-grant-types" {
 		t.Errorf("error_uri = %v", body["error_uri"])
 	}
@@ -122,15 +124,15 @@ func TestErrorTable(t *testing.T) {
 		"repeated parameter": rawRequest(e.URL+"/oauth/token", "application/x-www-form-urlencoded", "grant_type=password&grant_type=refresh_token"),
 		"too large":          rawRequest(e.URL+"/oauth/token", "application/x-www-form-urlencoded", "a="+strings.Repeat("x", 1<<20)),
 	} {
-		status, body, _ := e.do(req)
+		status, body, _ := e.Do(req)
 		if status < 400 || status >= 500 || body["error"] != "invalid_request" {
 			t.Errorf("row 2 %s: %d %v", name, status, body)
 		}
 	}
 
 	// Row 19: no default directory.
-	e.api("PATCH", "/tenants/settings", map[string]any{"default_directory": ""}, 200)
-	status, body = e.tokenRequest("form", pw(), [2]string{})
+	e.API("PATCH", "/tenants/settings", map[string]any{"default_directory": ""}, 200)
+	status, body = tokenRequest(e, "form", pw(), [2]string{})
 	if status != 500 || body["error"] != "server_error" || body["error_description"] != "Authorization server not configured with default connection." {
 		t.Errorf("row 19: %d %v", status, body)
 	}
@@ -138,14 +140,14 @@ func TestErrorTable(t *testing.T) {
 
 // TestWrongPasswordAndUnknownUserLookTheSame compares the whole responses.
 func TestWrongPasswordAndUnknownUserLookTheSame(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
 	req := func(user, pass string) *http.Request {
-		return jsonRequest(e.URL+"/oauth/token", map[string]string{"grant_type": "password", "username": user,
+		return testenv.JSONRequest(e.URL+"/oauth/token", map[string]string{"grant_type": "password", "username": user,
 			"password": pass, "client_id": tn.ClientID, "client_secret": tn.ClientSecret})
 	}
-	s1, b1, h1 := e.do(req(tn.Username, "wrong"))
-	s2, b2, h2 := e.do(req("nobody@example.com", "wrong"))
+	s1, b1, h1 := e.Do(req(tn.Username, "wrong"))
+	s2, b2, h2 := e.Do(req("nobody@example.com", "wrong"))
 	if s1 != s2 || b1["error"] != b2["error"] || b1["error_description"] != b2["error_description"] || len(b1) != len(b2) {
 		t.Fatalf("wrong password %d %v vs unknown user %d %v", s1, b1, s2, b2)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
+
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
 	"github.com/auth0/go-jwt-middleware/v2/jwks"
 	"github.com/auth0/go-jwt-middleware/v2/validator"
@@ -47,10 +49,10 @@ func headerOf(t *testing.T, jwt string) map[string]any {
 // TestSeedFlow walks the seed document: request tokens with the password
 // grant, call an API that validates them, refresh them.
 func TestSeedFlow(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
 
-	status, body := e.passwordGrant(tn, nil)
+	status, body := e.PasswordGrant(tn, nil)
 	if status != 200 {
 		t.Fatalf("password grant: %d %v", status, body)
 	}
@@ -102,7 +104,7 @@ func TestSeedFlow(t *testing.T) {
 	}
 
 	// Refresh tokens.
-	status, body = e.postForm("/oauth/token", url.Values{
+	status, body = e.PostForm("/oauth/token", url.Values{
 		"grant_type": {"refresh_token"}, "refresh_token": {rt},
 		"client_id": {tn.ClientID}, "client_secret": {tn.ClientSecret},
 	})
@@ -119,7 +121,7 @@ func TestSeedFlow(t *testing.T) {
 	// /userinfo with the access token.
 	req, _ := http.NewRequest("GET", e.URL+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+at)
-	status, info, _ := e.do(req)
+	status, info, _ := e.Do(req)
 	if status != 200 || info["sub"] != tn.UserID || info["email"] != tn.Username || info["given_name"] != "Ann" {
 		t.Fatalf("userinfo: %d %v", status, info)
 	}
@@ -158,8 +160,8 @@ func protectedAPI(t *testing.T, issuer, audience string) http.Handler {
 // TestXOAuth2 uses golang.org/x/oauth2 as an application would: the
 // password grant, then a TokenSource that refreshes an expired token.
 func TestXOAuth2(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
 	for _, style := range []struct {
 		name   string
 		style  oauth2.AuthStyle
@@ -169,7 +171,7 @@ func TestXOAuth2(t *testing.T) {
 		{"header", oauth2.AuthStyleInHeader, "client_secret_basic"},
 	} {
 		t.Run(style.name, func(t *testing.T) {
-			e.api("PATCH", "/clients/"+tn.ClientID, map[string]any{"token_endpoint_auth_method": style.method}, 200)
+			e.API("PATCH", "/clients/"+tn.ClientID, map[string]any{"token_endpoint_auth_method": style.method}, 200)
 			conf := &oauth2.Config{
 				ClientID: tn.ClientID, ClientSecret: tn.ClientSecret,
 				Endpoint: oauth2.Endpoint{TokenURL: e.URL + "/oauth/token", AuthStyle: style.style},
@@ -213,8 +215,8 @@ func asRetrieve(err error, re **oauth2.RetrieveError) bool {
 
 // TestOIDC verifies ID tokens with coreos/go-oidc through discovery.
 func TestOIDC(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
 	ctx := context.Background()
 	provider, err := oidc.NewProvider(ctx, e.Issuer)
 	if err != nil {
@@ -223,7 +225,7 @@ func TestOIDC(t *testing.T) {
 	if provider.Endpoint().TokenURL != e.Issuer+"oauth/token" {
 		t.Errorf("token endpoint = %s", provider.Endpoint().TokenURL)
 	}
-	status, body := e.passwordGrant(tn, nil)
+	status, body := e.PasswordGrant(tn, nil)
 	if status != 200 {
 		t.Fatalf("%d %v", status, body)
 	}

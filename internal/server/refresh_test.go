@@ -7,17 +7,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-func (e *env) refresh(tn *tenant, rt string, extra ...string) (int, map[string]any) {
+func refresh(e *testenv.Env, tn *testenv.Tenant, rt string, extra ...string) (int, map[string]any) {
 	v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {tn.ClientID}, "client_secret": {tn.ClientSecret}}
 	for i := 0; i+1 < len(extra); i += 2 {
 		v.Set(extra[i], extra[i+1])
 	}
-	return e.postForm("/oauth/token", v)
+	return e.PostForm("/oauth/token", v)
 }
 
-func rotating(leeway, absolute, idle int) tenantOption {
+func rotating(leeway, absolute, idle int) testenv.TenantOption {
 	return func(client, _ map[string]any) {
 		client["refresh_token"] = map[string]any{
 			"rotation_type": "rotating", "expiration_type": "expiring", "leeway": leeway,
@@ -27,9 +29,9 @@ func rotating(leeway, absolute, idle int) tenantOption {
 	}
 }
 
-func mustRefresh(t *testing.T, e *env, tn *tenant, rt string) string {
+func mustRefresh(t *testing.T, e *testenv.Env, tn *testenv.Tenant, rt string) string {
 	t.Helper()
-	status, body := e.refresh(tn, rt)
+	status, body := refresh(e, tn, rt)
 	if status != 200 {
 		t.Fatalf("refresh: %d %v", status, body)
 	}
@@ -37,18 +39,18 @@ func mustRefresh(t *testing.T, e *env, tn *tenant, rt string) string {
 	return next
 }
 
-func expectRefused(t *testing.T, e *env, tn *tenant, rt, why string) {
+func expectRefused(t *testing.T, e *testenv.Env, tn *testenv.Tenant, rt, why string) {
 	t.Helper()
-	status, body := e.refresh(tn, rt)
+	status, body := refresh(e, tn, rt)
 	if status != 403 || body["error"] != "invalid_grant" || body["error_description"] != "Unknown or invalid refresh token." {
 		t.Fatalf("%s: %d %v", why, status, body)
 	}
 }
 
 func TestRefreshRotationAndReuseDetection(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant(rotating(0, 2592000, 1296000))
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
 	rt1 := body["refresh_token"].(string)
 	rt2 := mustRefresh(t, e, tn, rt1)
 	if rt2 == "" || rt2 == rt1 {
@@ -61,9 +63,9 @@ func TestRefreshRotationAndReuseDetection(t *testing.T) {
 }
 
 func TestRefreshReuseOfPreviousTokenRevokesFamily(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant(rotating(0, 2592000, 1296000))
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
 	rt1 := body["refresh_token"].(string)
 	rt2 := mustRefresh(t, e, tn, rt1)
 	expectRefused(t, e, tn, rt1, "previous token without leeway")
@@ -71,9 +73,9 @@ func TestRefreshReuseOfPreviousTokenRevokesFamily(t *testing.T) {
 }
 
 func TestRefreshLeeway(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant(rotating(30, 2592000, 1296000))
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(30, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
 	rt1 := body["refresh_token"].(string)
 	rt2 := mustRefresh(t, e, tn, rt1)
 	// Within the leeway the previous token works again, and both children live.
@@ -87,9 +89,9 @@ func TestRefreshLeeway(t *testing.T) {
 }
 
 func TestRefreshConcurrentExchangesOfOneToken(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant(rotating(0, 2592000, 1296000))
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
 	rt := body["refresh_token"].(string)
 	var wg sync.WaitGroup
 	statuses := make(chan int, 8)
@@ -97,7 +99,7 @@ func TestRefreshConcurrentExchangesOfOneToken(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, _ := e.refresh(tn, rt)
+			s, _ := refresh(e, tn, rt)
 			statuses <- s
 		}()
 	}
@@ -127,9 +129,9 @@ func TestRefreshLifetimes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := startEnv(t)
-			tn := e.seedTenant(rotating(0, c.absolute, c.idle))
-			_, body := e.passwordGrant(tn, nil)
+			e := testenv.Start(t)
+			tn := e.SeedTenant(rotating(0, c.absolute, c.idle))
+			_, body := e.PasswordGrant(tn, nil)
 			rt := body["refresh_token"].(string)
 			for i, wait := range c.steps {
 				e.Clock.Advance(wait)
@@ -147,16 +149,16 @@ func TestRefreshLifetimes(t *testing.T) {
 }
 
 func TestRefreshNonRotatingAndDownScoping(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant()
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
+	_, body := e.PasswordGrant(tn, nil)
 	rt := body["refresh_token"].(string)
 	for range 3 {
 		if next := mustRefresh(t, e, tn, rt); next != "" {
 			t.Fatal("non-rotating refresh returned a refresh token")
 		}
 	}
-	status, body := e.refresh(tn, rt, "scope", "read:sample")
+	status, body := refresh(e, tn, rt, "scope", "read:sample")
 	if status != 200 || body["scope"] != "read:sample" || body["id_token"] != nil {
 		t.Fatalf("down-scoped: %d %v", status, body)
 	}
@@ -168,7 +170,7 @@ func TestRefreshNonRotatingAndDownScoping(t *testing.T) {
 func TestRefreshTokenOnlyWhenAllowed(t *testing.T) {
 	cases := []struct {
 		name    string
-		opt     tenantOption
+		opt     testenv.TenantOption
 		scope   string
 		want    bool
 		noScope string
@@ -180,13 +182,13 @@ func TestRefreshTokenOnlyWhenAllowed(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := startEnv(t)
-			var opts []tenantOption
+			e := testenv.Start(t)
+			var opts []testenv.TenantOption
 			if c.opt != nil {
 				opts = append(opts, c.opt)
 			}
-			tn := e.seedTenant(opts...)
-			status, body := e.passwordGrant(tn, url.Values{"scope": {c.scope}})
+			tn := e.SeedTenant(opts...)
+			status, body := e.PasswordGrant(tn, url.Values{"scope": {c.scope}})
 			if status != 200 {
 				t.Fatalf("%d %v", status, body)
 			}
@@ -203,14 +205,14 @@ func TestRefreshTokenOnlyWhenAllowed(t *testing.T) {
 func containsWord(s, w string) bool { return slices.Contains(strings.Fields(s), w) }
 
 func TestRevoke(t *testing.T) {
-	e := startEnv(t)
-	tn := e.seedTenant(rotating(0, 2592000, 1296000))
-	_, body := e.passwordGrant(tn, nil)
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
 	rt1 := body["refresh_token"].(string)
 	rt2 := mustRefresh(t, e, tn, rt1)
 
 	// node-auth0 posts /oauth/revoke as JSON.
-	status, resp, _ := e.do(jsonRequest(e.URL+"/oauth/revoke", map[string]string{"client_id": tn.ClientID, "client_secret": tn.ClientSecret, "token": rt2}))
+	status, resp, _ := e.Do(testenv.JSONRequest(e.URL+"/oauth/revoke", map[string]string{"client_id": tn.ClientID, "client_secret": tn.ClientSecret, "token": rt2}))
 	if status != 200 || resp["raw"] != "" {
 		t.Fatalf("revoke: %d %v", status, resp)
 	}
@@ -226,7 +228,7 @@ func TestRevoke(t *testing.T) {
 		{"missing token", map[string]string{"client_id": tn.ClientID, "client_secret": tn.ClientSecret}, 400, "invalid_request"},
 		{"wrong secret", map[string]string{"client_id": tn.ClientID, "client_secret": "x", "token": rt2}, 401, "access_denied"},
 	} {
-		status, resp, _ := e.do(jsonRequest(e.URL+"/oauth/revoke", c.params))
+		status, resp, _ := e.Do(testenv.JSONRequest(e.URL+"/oauth/revoke", c.params))
 		if status != c.status || (c.code != "" && resp["error"] != c.code) {
 			t.Errorf("%s: %d %v", c.name, status, resp)
 		}

@@ -6,6 +6,8 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,7 +33,8 @@ type Env struct {
 	Issuer string
 	App    *server.App
 	Clock  *Clock
-	Mgmt   string // management access token
+	Client *http.Client // trusts the server's certificate under StartTLS
+	Mgmt   string       // management access token
 }
 
 // Clock is the real time plus an offset tests can move forward.
@@ -44,21 +48,39 @@ const (
 	BootstrapSecret = "bootstrap-secret-with-enough-entropy-0123456789"
 )
 
-// testLogger discards the server log; tests read responses, not logs.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
 // Start serves gatehouse on a free loopback port over a SQLite file in
 // t.TempDir(), with bootstrap Management API credentials, and stops it when
 // the test ends. mutate may change the configuration first.
 func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
+	return start(t, nil, mutate)
+}
+
+// TLS is what StartTLS serves HTTPS with.
+type TLS struct {
+	CertFile, KeyFile string
+	Roots             *x509.CertPool // trusted by the Env's own client
+}
+
+// StartTLS is Start over HTTPS, with issuer https://localhost:<port>/ so
+// that the certificate's name, an SDK's domain and every token's iss agree.
+func StartTLS(t testing.TB, tlsFiles TLS, mutate ...func(*config.Config)) *Env {
+	return start(t, &tlsFiles, mutate)
+}
+
+func start(t testing.TB, tlsFiles *TLS, mutate []func(*config.Config)) *Env {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	args := []string{"--addr", ln.Addr().String(), "--database", filepath.Join(t.TempDir(), "gatehouse.db"), "--password-hash", "bcrypt"}
 	base := "http://" + ln.Addr().String()
+	client := &http.Client{Timeout: 30 * time.Second}
+	if tlsFiles != nil {
+		base = "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		args = append(args, "--issuer", base+"/", "--tls-cert", tlsFiles.CertFile, "--tls-key", tlsFiles.KeyFile)
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tlsFiles.Roots}}
+	}
 	getenv := func(k string) string {
 		switch k {
 		case "GATEHOUSE_BOOTSTRAP_CLIENT_ID":
@@ -68,11 +90,7 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 		}
 		return ""
 	}
-	cfg, err := config.Parse([]string{
-		"--addr", ln.Addr().String(),
-		"--database", filepath.Join(t.TempDir(), "gatehouse.db"),
-		"--password-hash", "bcrypt",
-	}, getenv, io.Discard)
+	cfg, err := config.Parse(args, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +99,7 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	clock := &Clock{}
-	app, err := server.Open(ctx, cfg, testLogger(t), server.WithClock(clock.Now))
+	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler), server.WithClock(clock.Now))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -96,7 +114,7 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 		<-done
 		app.Close()
 	})
-	e := &Env{t: t, URL: base, Issuer: cfg.Issuer, App: app, Clock: clock}
+	e := &Env{t: t, URL: base, Issuer: cfg.Issuer, App: app, Clock: clock, Client: client}
 	status, body := e.PostForm("/oauth/token", url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {BootstrapID},
 		"client_secret": {BootstrapSecret}, "audience": {cfg.Issuer + "api/v2/"},
@@ -111,7 +129,7 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 // Do sends a request and decodes a JSON response (when there is one).
 func (e *Env) Do(req *http.Request) (int, map[string]any, http.Header) {
 	e.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.Client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
