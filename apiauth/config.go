@@ -112,7 +112,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.CacheTTL = c.MinRefreshInterval
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: c.FetchTimeout}
+		c.HTTPClient = &http.Client{Timeout: c.FetchTimeout, CheckRedirect: noDowngrade}
 	}
 	if c.Realm == "" {
 		c.Realm = DefaultRealm
@@ -121,6 +121,18 @@ func (c Config) withDefaults() (Config, error) {
 		c.Now = time.Now
 	}
 	return c, nil
+}
+
+// noDowngrade follows redirects as usual but never from https to http, so
+// a redirect cannot move the key fetch off TLS.
+func noDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing redirect from https to %s", req.URL.Scheme)
+	}
+	return nil
 }
 
 func checkHTTPURL(s string) error {

@@ -120,9 +120,19 @@ func (c *keyCache) key(ctx context.Context, kid string, now time.Time) (verifica
 		return k, nil
 	}
 	if err != nil && !errors.Is(err, errRateLimited) {
-		return verificationKey{}, fmt.Errorf("%w (kid %q; refresh: %w)", ErrUnknownKey, kid, err)
+		return verificationKey{}, fmt.Errorf("%w (kid %q; refresh: %w)", ErrUnknownKey, truncate(kid), err)
 	}
-	return verificationKey{}, fmt.Errorf("%w (kid %q)", ErrUnknownKey, kid)
+	return verificationKey{}, fmt.Errorf("%w (kid %q)", ErrUnknownKey, truncate(kid))
+}
+
+// truncate keeps a client-chosen value short enough for an error message
+// that may end up in a log.
+func truncate(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func (c *keyCache) fetching() bool {
@@ -169,8 +179,8 @@ func (c *keyCache) run(ctx context.Context, f *flight, started time.Time) {
 	if err != nil {
 		retry := started.Add(min(c.minInterval, failureBackoff))
 		c.nextAttempt = retry
-		if old := c.set.Load(); old != nil {
-			// Keep the last good keys, and look again after the backoff.
+		if old := c.set.Load(); old != nil && !started.Before(old.refreshAt) {
+			// Keep the last good (stale) keys, and look again after the backoff.
 			stale := *old
 			stale.refreshAt = retry
 			c.set.Store(&stale)

@@ -18,11 +18,13 @@ const maxTokenSize = 64 << 10
 
 // asymmetricAlgs are accepted from the JWKS, each only with a key that
 // declares it (or whose type defaults to it).
-var asymmetricAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512,
-	jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512,
-	jose.EdDSA,
+func asymmetricAlgs() []jose.SignatureAlgorithm {
+	return []jose.SignatureAlgorithm{
+		jose.RS256, jose.RS384, jose.RS512,
+		jose.PS256, jose.PS384, jose.PS512,
+		jose.ES256, jose.ES384, jose.ES512,
+		jose.EdDSA,
+	}
 }
 
 // Validator checks access tokens issued by one issuer for one audience. It
@@ -43,7 +45,8 @@ type Validator struct {
 // unreachable issuer: it tries discovery and the JWKS once within ctx, and if
 // that fails the keys are fetched again by the first request that needs them
 // (which answers 503 while they cannot be had). An API therefore starts even
-// when its issuer is down; call Refresh to fail fast instead.
+// when its issuer is down (New waits at most Config.FetchTimeout); call
+// Refresh to fail fast instead.
 func New(ctx context.Context, cfg Config) (*Validator, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -57,11 +60,11 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 		realm:    cfg.Realm,
 		onError:  cfg.ErrorHandler,
 		keys:     newKeyCache(cfg),
-		algs:     asymmetricAlgs,
+		algs:     asymmetricAlgs(),
 	}
 	if cfg.HS256Secret != nil {
 		v.secret = slices.Clone(cfg.HS256Secret)
-		v.algs = append(slices.Clone(asymmetricAlgs), jose.HS256)
+		v.algs = append(v.algs, jose.HS256)
 	}
 	if _, err := v.keys.refresh(ctx, v.now(), true); err != nil {
 		// Let the first request try again at once rather than after a backoff.
@@ -124,7 +127,7 @@ func (v *Validator) validate(ctx context.Context, token string, c *Claims) error
 			return err
 		}
 		if k.alg != alg {
-			return fmt.Errorf("%w: key %q is for %s, token says %s", ErrUnsupportedAlgorithm, hdr.KeyID, k.alg, alg)
+			return fmt.Errorf("%w: key %q is for %s, token says %s", ErrUnsupportedAlgorithm, truncate(hdr.KeyID), k.alg, truncate(string(alg)))
 		}
 		key = k.key
 	}
