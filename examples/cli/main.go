@@ -34,12 +34,12 @@ import (
 // app holds the configuration and the terminal.
 type app struct {
 	domain, clientID, clientSecret, audience, apiURL string
-	credsPath                                         string
-	in                                                *bufio.Reader
-	inFile                                            *os.File // for hidden password input when it is a terminal
-	out                                               io.Writer
-	http                                              *http.Client
-	now                                               func() time.Time
+	credsPath                                        string
+	in                                               *bufio.Reader
+	inFile                                           *os.File // for hidden password input when it is a terminal
+	out                                              io.Writer
+	http                                             *http.Client
+	now                                              func() time.Time
 }
 
 // credentials is what the app keeps between runs.
