@@ -40,10 +40,10 @@ type Authorization struct {
 	Family    *store.RefreshFamily
 	Presented []byte
 	Verdict   tokens.Verdict
-	// AfterMint, when set, saves the grant's own changes (a user's login
-	// count, a rehashed password) once the tokens are minted and before the
-	// response is sent.
-	AfterMint func(ctx context.Context) error
+	// Login, when set, is the successful password login to record (login
+	// count, time, IP, a rehashed password); it is saved together with the
+	// new refresh family, in one write, before the response is sent.
+	Login *store.Login
 }
 
 // TokenResponse is the token endpoint's success body.
@@ -62,6 +62,7 @@ type Handler struct {
 	Grants   map[string]Grant
 	Minter   *tokens.Minter
 	Families store.RefreshFamilies
+	Users    store.Users
 	Tenants  store.Tenants
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -69,7 +70,7 @@ type Handler struct {
 
 // NewHandler wires a token endpoint with the given grants.
 func NewHandler(ca *ClientAuthenticator, m *tokens.Minter, s store.Store, now func() time.Time, log *slog.Logger, grants ...Grant) *Handler {
-	h := &Handler{Clients: ca, Grants: map[string]Grant{}, Minter: m, Families: s, Tenants: s, Now: now, Logger: log}
+	h := &Handler{Clients: ca, Grants: map[string]Grant{}, Minter: m, Families: s, Users: s, Tenants: s, Now: now, Logger: log}
 	for _, g := range grants {
 		h.Grants[g.Type()] = g
 	}
@@ -163,27 +164,31 @@ func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Clie
 			return nil, ErrServer.WithCause(err)
 		}
 	}
+	var family *store.RefreshFamily
+	if auth.NewFamily {
+		family, resp.RefreshToken = h.newFamily(ctx, r, client, auth, now)
+	}
 	switch {
-	case auth.NewFamily:
-		if resp.RefreshToken, err = h.newFamily(ctx, r, client, auth, now); err != nil {
-			return nil, err
+	case auth.Login != nil:
+		auth.Login.Family = family
+		if err := h.Users.RecordLogin(ctx, *auth.Login); err != nil {
+			return nil, ErrServer.WithCause(fmt.Errorf("record login: %w", err))
+		}
+	case family != nil:
+		if err := h.Families.CreateRefreshFamily(ctx, family); err != nil {
+			return nil, ErrServer.WithCause(fmt.Errorf("create refresh family: %w", err))
 		}
 	case auth.Family != nil:
-		if resp.RefreshToken, err = h.exchange(ctx, r, client, auth, now); err != nil {
+		if resp.RefreshToken, err = h.exchange(ctx, client, auth, now); err != nil {
 			return nil, err
-		}
-	}
-	if auth.AfterMint != nil {
-		if err := auth.AfterMint(ctx); err != nil {
-			return nil, ErrServer.WithCause(err)
 		}
 	}
 	return resp, nil
 }
 
 // newFamily starts a refresh-token family with the client's current
-// refresh_token settings and returns its first token.
-func (h *Handler) newFamily(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (string, error) {
+// refresh_token settings and returns it, unsaved, with its first token.
+func (h *Handler) newFamily(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (*store.RefreshFamily, string) {
 	rt := client.RefreshToken
 	f := &store.RefreshFamily{
 		ID:              tokens.NewFamilyID(),
@@ -206,31 +211,28 @@ func (h *Handler) newFamily(ctx context.Context, r *http.Request, client *store.
 	setIdle(f, rt, now)
 	token, hash := tokens.NewRefreshToken(f.ID)
 	f.Current = [][]byte{hash}
-	if err := h.Families.CreateRefreshFamily(ctx, f); err != nil {
-		return "", ErrServer.WithCause(fmt.Errorf("create refresh family: %w", err))
-	}
-	return token, nil
+	return f, token
 }
 
 // exchange records a refresh-token exchange: rotation hands out a new token
 // of the family; a non-rotating family only slides its idle expiry. The
-// presented token is judged again under the row lock, so of two concurrent
+// family the grant read is written back by compare-and-swap, so an exchange
+// costs one write; when another exchange of the same family got in first,
+// the token is judged again against the newer family, so of two concurrent
 // exchanges of one token only those the rules allow succeed.
-func (h *Handler) exchange(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (string, error) {
+func (h *Handler) exchange(ctx context.Context, client *store.Client, auth *Authorization, now time.Time) (string, error) {
 	rt := client.RefreshToken
-	rotate := rt.RotationType == "rotating" || auth.Family.Rotating
-	var token string
-	var reused bool
-	_, err := h.Families.UpdateRefreshFamily(ctx, auth.Family.ID, func(f *store.RefreshFamily) error {
+	f := auth.Family
+	for {
 		v := tokens.Judge(f, auth.Presented, now, leeway(rt))
 		switch v {
 		case tokens.Refused:
-			return ErrInvalidRefresh
+			return "", ErrInvalidRefresh
 		case tokens.Reused:
-			reused = true
-			return ErrInvalidRefresh
+			return "", RevokeFamily(ctx, h.Families, h.Logger, f.ID)
 		}
-		if rotate {
+		var token string
+		if rt.RotationType == "rotating" || f.Rotating {
 			var next []byte
 			token, next = tokens.NewRefreshToken(f.ID)
 			tokens.Rotate(f, v, auth.Presented, next, now)
@@ -241,18 +243,22 @@ func (h *Handler) exchange(ctx context.Context, r *http.Request, client *store.C
 		f.LastExchangedAt = now
 		f.LastIP = ClientIP(ctx)
 		setIdle(f, rt, now)
-		return nil
-	})
-	if reused {
-		return "", RevokeFamily(ctx, h.Families, h.Logger, auth.Family.ID)
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return "", ErrInvalidRefresh
+		err := h.Families.ReplaceRefreshFamily(ctx, f)
+		switch {
+		case err == nil:
+			return token, nil
+		case errors.Is(err, store.ErrNotFound):
+			return "", ErrInvalidRefresh.WithCause(errors.New("family revoked meanwhile"))
+		case !errors.Is(err, store.ErrConflict):
+			return "", ErrServer.WithCause(err)
 		}
-		return "", AsError(err)
+		if f, err = h.Families.GetRefreshFamily(ctx, f.ID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return "", ErrInvalidRefresh
+			}
+			return "", ErrServer.WithCause(err)
+		}
 	}
-	return token, nil
 }
 
 // RevokeFamily deletes a family whose rotated token was used again (RFC

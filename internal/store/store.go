@@ -68,7 +68,16 @@ type Store interface {
 	SigningKeys
 	Tenants
 	Nonces
+	Versions
 	Close() error
+}
+
+// Versions tells caches whether what they hold is still current.
+type Versions interface {
+	// ConfigVersion returns a number that changes whenever clients, client
+	// grants, resource servers, connections, signing keys or tenant
+	// settings change, whichever node wrote them.
+	ConfigVersion(ctx context.Context) (int64, error)
 }
 
 // Clients stores applications.
@@ -139,6 +148,20 @@ type Users interface {
 	ListUsers(ctx context.Context, q UserQuery, p Page) ([]*User, int, error)
 	UpdateUser(ctx context.Context, userID string, fn func(*User) error) (*User, error)
 	DeleteUser(ctx context.Context, userID string) error
+	// RecordLogin saves what a successful password login changes, in one
+	// atomic write: the user's login count, time and IP, a new password
+	// hash when one is given, and a new refresh family when one is given.
+	// ErrNotFound when the user is gone (nothing is written then).
+	RecordLogin(ctx context.Context, l Login) error
+}
+
+// Login is what RecordLogin saves.
+type Login struct {
+	UserID          string
+	At              time.Time
+	IP              string
+	NewPasswordHash string         // empty: keep the stored hash
+	Family          *RefreshFamily // nil: no refresh token was issued
 }
 
 // RefreshFamilies stores refresh-token families: one row per original grant,
@@ -146,9 +169,14 @@ type Users interface {
 type RefreshFamilies interface {
 	CreateRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	GetRefreshFamily(ctx context.Context, id string) (*RefreshFamily, error)
-	// UpdateRefreshFamily runs fn on the family inside one transaction that
-	// holds the row against concurrent updaters.
+	// UpdateRefreshFamily applies fn to the family and saves the result so
+	// that concurrent updates never lose one another: when another writer
+	// got in between, fn runs again on the newer family.
 	UpdateRefreshFamily(ctx context.Context, id string, fn func(*RefreshFamily) error) (*RefreshFamily, error)
+	// ReplaceRefreshFamily saves f only if the stored family still has
+	// f.Version (the version f was read at), and then advances f.Version;
+	// otherwise it fails with ErrConflict (ErrNotFound when it is gone).
+	ReplaceRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	DeleteRefreshFamily(ctx context.Context, id string) error
 	// DeleteRefreshFamilies deletes every family of (userID, clientID) and, when
 	// audience is not empty, only those for that audience. It returns how many.

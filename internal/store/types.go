@@ -273,6 +273,9 @@ type RefreshFamily struct {
 	InitialIP string `json:"initial_ip,omitempty"`
 	LastIP    string `json:"last_ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
+
+	// Version counts the writes to the family; see ReplaceRefreshFamily.
+	Version int64 `json:"-"`
 }
 
 // SigningKey is one of the tenant's token-signing key pairs.

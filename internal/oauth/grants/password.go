@@ -93,8 +93,6 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 	if newFamily {
 		scopes = append(scopes, "offline_access")
 	}
-	now := g.Now()
-	ip := oauth.ClientIP(ctx)
 	return &oauth.Authorization{
 		GrantType: "password",
 		Event:     "sepft",
@@ -102,20 +100,11 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 		API:       api,
 		Scopes:    scopes,
 		NewFamily: newFamily,
-		AfterMint: func(ctx context.Context) error {
-			_, err := g.Store.UpdateUser(ctx, user.UserID, func(u *store.User) error {
-				if res.NewPasswordHash != "" {
-					u.PasswordHash = res.NewPasswordHash
-				}
-				u.LastLogin = &now
-				u.LastIP = ip
-				u.LoginsCount++
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("record login: %w", err)
-			}
-			return nil
+		Login: &store.Login{
+			UserID:          user.UserID,
+			At:              g.Now(),
+			IP:              oauth.ClientIP(ctx),
+			NewPasswordHash: res.NewPasswordHash,
 		},
 	}, nil
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"SigningKeys", keyTests()},
 		{"Tenants", tenantTests()},
 		{"Nonces", nonceTests()},
+		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}
 	for _, g := range groups {

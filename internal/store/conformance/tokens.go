@@ -32,6 +32,7 @@ func familyTests() []test {
 			want.Current = [][]byte{hash("next")}
 			want.PreviousUsedAt = at(60)
 			want.LastExchangedAt = at(60)
+			want.Version = 1
 			wantEqual(t, "UpdateRefreshFamily result", got, want)
 			wantEqual(t, "GetRefreshFamily", ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1")), want)
 		}},

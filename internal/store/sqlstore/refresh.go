@@ -14,25 +14,26 @@ func familyTable(s *Store) *table[store.RefreshFamily] {
 	return newTable(s, table[store.RefreshFamily]{
 		noun:    "refresh family",
 		name:    "refresh_families",
-		columns: []string{"id", "user_id", "client_id", "audience", "doc"},
+		columns: []string{"id", "user_id", "client_id", "audience", "version", "doc"},
 		keyOf:   func(f *store.RefreshFamily) string { return f.ID },
 		encode: func(f *store.RefreshFamily) ([]any, error) {
 			doc, err := marshalDoc(f)
 			if err != nil {
 				return nil, err
 			}
-			return []any{f.ID, f.UserID, f.ClientID, f.Audience, doc}, nil
+			return []any{f.ID, f.UserID, f.ClientID, f.Audience, f.Version, doc}, nil
 		},
 		decode: func(sc scanner) (*store.RefreshFamily, error) {
 			var id, userID, clientID, audience, doc string
-			if err := sc.Scan(&id, &userID, &clientID, &audience, &doc); err != nil {
+			var version int64
+			if err := sc.Scan(&id, &userID, &clientID, &audience, &version, &doc); err != nil {
 				return nil, err
 			}
 			var f store.RefreshFamily
 			if err := unmarshalDoc(doc, &f); err != nil {
 				return nil, err
 			}
-			f.ID, f.UserID, f.ClientID, f.Audience = id, userID, clientID, audience
+			f.ID, f.UserID, f.ClientID, f.Audience, f.Version = id, userID, clientID, audience, version
 			return &f, nil
 		},
 	})
@@ -48,9 +49,60 @@ func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 	return s.families.get(ctx, s, "id", id)
 }
 
-// UpdateRefreshFamily implements store.RefreshFamilies.
+// casFamilySQL writes a family back only if its version is still the one
+// it was read at: one statement, no held lock, which is what lets a refresh
+// grant cost one read and one write.
+const casFamilySQL = `UPDATE refresh_families SET user_id = $1, client_id = $2, audience = $3, doc = $4, version = version + 1
+	WHERE id = $5 AND version = $6`
+
+// ReplaceRefreshFamily implements store.RefreshFamilies.
+func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
+	doc, err := marshalDoc(f)
+	if err != nil {
+		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
+	}
+	res, err := s.w.ExecContext(ctx, casFamilySQL, f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version)
+	if err != nil {
+		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
+	} else if n == 0 {
+		if _, err := s.GetRefreshFamily(ctx, f.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("replace refresh family %q: %w", f.ID, store.ErrConflict)
+	}
+	f.Version++
+	return nil
+}
+
+// UpdateRefreshFamily implements store.RefreshFamilies with optimistic
+// concurrency: read, apply fn, compare and swap, and again on a lost race.
 func (s *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(*store.RefreshFamily) error) (*store.RefreshFamily, error) {
-	return s.families.update(ctx, s, id, fn)
+	for {
+		f, err := s.GetRefreshFamily(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(f); err != nil {
+			return nil, err
+		}
+		if f.ID != id {
+			return nil, fmt.Errorf("update refresh family %q: fn changed the id", id)
+		}
+		err = s.ReplaceRefreshFamily(ctx, f)
+		if errors.Is(err, store.ErrConflict) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 }
 
 // DeleteRefreshFamily implements store.RefreshFamilies.

@@ -62,3 +62,13 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantS
 	}
 	return &t, nil
 }
+
+// ConfigVersion implements store.Versions. Triggers on the configuration
+// tables advance it inside the writing transaction.
+func (s *Store) ConfigVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, "SELECT version FROM config_version WHERE id = 1").Scan(&v); err != nil {
+		return 0, fmt.Errorf("config version: %w", err)
+	}
+	return v, nil
+}

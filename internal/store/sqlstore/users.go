@@ -3,7 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -80,4 +83,87 @@ func (s *Store) UpdateUser(ctx context.Context, userID string, fn func(*store.Us
 // DeleteUser implements store.Users.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	return s.users.delete(ctx, s, userID)
+}
+
+// recordLoginSQL updates a user's login fields inside doc and, when $4 is not
+// empty, the password hash, in one statement per dialect.
+var recordLoginSQL = map[string]string{
+	DialectSQLite: `UPDATE users SET
+		doc = json_set(doc, '$.last_login', $2, '$.last_ip', $3,
+			'$.logins_count', COALESCE(json_extract(doc, '$.logins_count'), 0) + 1),
+		password_hash = CASE WHEN $4 = '' THEN password_hash ELSE $4 END
+		WHERE user_id = $1`,
+	DialectPostgres: `UPDATE users SET
+		doc = (doc::jsonb || jsonb_build_object('last_login', $2::text, 'last_ip', $3::text,
+			'logins_count', COALESCE((doc::jsonb ->> 'logins_count')::bigint, 0) + 1))::text,
+		password_hash = CASE WHEN $4::text = '' THEN password_hash ELSE $4::text END
+		WHERE user_id = $1`,
+}
+
+// RecordLogin implements store.Users. On PostgreSQL the user update and the
+// family insert are one statement (a data-modifying CTE): one round trip, one
+// transaction. SQLite has no such CTE, so there they share a transaction on
+// the in-process writer connection.
+func (s *Store) RecordLogin(ctx context.Context, l store.Login) error {
+	what := fmt.Sprintf("record login of %q", l.UserID)
+	args := []any{l.UserID, l.At.UTC().Format(time.RFC3339Nano), l.IP, l.NewPasswordHash}
+	update := recordLoginSQL[s.dialect]
+	var famArgs []any
+	if l.Family != nil {
+		var err error
+		if famArgs, err = s.families.encode(l.Family); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if s.dialect == DialectPostgres && l.Family != nil {
+		q := "WITH u AS (" + update + " RETURNING 1) INSERT INTO refresh_families (" +
+			strings.Join(s.families.columns, ", ") + ") SELECT " + placeholders(5, len(famArgs)) + " FROM u"
+		res, err := s.w.ExecContext(ctx, q, append(args, famArgs...)...)
+		return oneRow(what, res, err)
+	}
+	if l.Family == nil {
+		res, err := s.w.ExecContext(ctx, update, args...)
+		return oneRow(what, res, err)
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, update, args...)
+	if err := oneRow(what, res, err); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.families.insertSQL, famArgs...); err != nil {
+		return writeErr(what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// oneRow turns a statement that should have changed one row into
+// ErrNotFound when it changed none.
+func oneRow(what string, res sql.Result, err error) error {
+	if err != nil {
+		return writeErr(what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// placeholders returns "$from, ..., $(from+n-1)".
+func placeholders(from, n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(p, ", ")
 }
