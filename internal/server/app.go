@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/cache"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
@@ -64,7 +65,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	app, err := assemble(ctx, cfg, st, log, opts)
+	app, err := assemble(ctx, cfg, cache.New(ctx, st, log), log, opts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -142,6 +143,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go a.reloadKeys(ctx)
+	if c, ok := a.Store.(*cache.Store); ok {
+		go c.Run(ctx, cache.DefaultPoll)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,130 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+// counting counts the reads that reach the database.
+type counting struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *counting) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	c.reads.Add(1)
+	return c.Store.GetClient(ctx, id)
+}
+
+func (c *counting) GetTenantSettings(ctx context.Context) (*store.TenantSettings, error) {
+	c.reads.Add(1)
+	return c.Store.GetTenantSettings(ctx)
+}
+
+// twoNodes opens one SQLite file twice, as two gatehouse nodes would share
+// one database.
+func twoNodes(t *testing.T) (a, b *sqlstore.Store) {
+	t.Helper()
+	sealer, _ := seal.New(bytes.Repeat([]byte{5}, 32))
+	path := filepath.Join(t.TempDir(), "c.db")
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.Open(context.Background(), path, sealer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	return open(), open()
+}
+
+func TestReadsComeFromMemoryUntilTheConfigurationChanges(t *testing.T) {
+	ctx := context.Background()
+	dbA, dbB := twoNodes(t)
+	inner := &counting{Store: dbA}
+	c := New(ctx, inner, slog.New(slog.DiscardHandler))
+	if err := c.CreateClient(ctx, &store.Client{ClientID: "app", Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if cl, err := c.GetClient(ctx, "app"); err != nil || cl.Name != "one" {
+			t.Fatalf("GetClient = %+v, %v", cl, err)
+		}
+	}
+	if n := inner.reads.Load(); n != 1 {
+		t.Fatalf("%d database reads for 5 lookups, want 1", n)
+	}
+	// Unknown clients are remembered too, so a flood of made-up ids costs
+	// one read each at most.
+	for range 3 {
+		if _, err := c.GetClient(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown client: %v", err)
+		}
+	}
+	if n := inner.reads.Load(); n != 2 {
+		t.Fatalf("%d database reads, want 2", n)
+	}
+
+	// A change through this node is visible at once.
+	if _, err := c.UpdateClient(ctx, "app", func(cl *store.Client) error { cl.Name = "two"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if cl, _ := c.GetClient(ctx, "app"); cl.Name != "two" {
+		t.Fatalf("after a local update: %q", cl.Name)
+	}
+
+	// A change through another node is visible after the next poll.
+	if _, err := dbB.UpdateClient(ctx, "app", func(cl *store.Client) error { cl.Name = "three"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if cl, _ := c.GetClient(ctx, "app"); cl.Name != "two" {
+		t.Fatalf("before the poll the cache should still serve its copy, got %q", cl.Name)
+	}
+	c.poll(ctx)
+	if cl, _ := c.GetClient(ctx, "app"); cl.Name != "three" {
+		t.Fatalf("after the poll: %q", cl.Name)
+	}
+	// Users are not configuration: they are never cached.
+	if _, err := dbB.UpdateTenantSettings(ctx, func(ts *store.TenantSettings) error { ts.DefaultDirectory = "db"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c.poll(ctx)
+	if ts, _ := c.GetTenantSettings(ctx); ts.DefaultDirectory != "db" {
+		t.Fatalf("tenant after poll: %+v", ts)
+	}
+}
+
+func TestReturnedRecordsAreCopies(t *testing.T) {
+	ctx := context.Background()
+	db, _ := twoNodes(t)
+	c := New(ctx, db, slog.New(slog.DiscardHandler))
+	c.CreateClient(ctx, &store.Client{ClientID: "app", Name: "one", ClientSecret: "s3cret-s3cret-s3cret-s3cret-s3cret"})
+	first, _ := c.GetClient(ctx, "app")
+	first.ClientSecret, first.Name = "", "changed"
+	again, _ := c.GetClient(ctx, "app")
+	if again.ClientSecret == "" || again.Name != "one" {
+		t.Fatalf("a caller's change leaked into the cache: %+v", again)
+	}
+}
+
+func TestFailedPollReadsThrough(t *testing.T) {
+	ctx := context.Background()
+	db, _ := twoNodes(t)
+	inner := &counting{Store: db}
+	c := New(ctx, inner, slog.New(slog.DiscardHandler))
+	c.GetTenantSettings(ctx)
+	db.Close() // the database goes away: version checks fail
+	c.poll(ctx)
+	if _, err := c.GetTenantSettings(ctx); err == nil {
+		t.Fatal("served settings from a cache that can no longer be checked")
+	}
+}
