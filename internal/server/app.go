@@ -44,7 +44,8 @@ type App struct {
 	// Notices are messages for the operator printed once at start.
 	Notices []string
 
-	now func() time.Time
+	now       func() time.Time
+	storeOpts []sqlstore.Option
 }
 
 // Option changes how Open assembles the App.
@@ -52,6 +53,11 @@ type Option func(*App)
 
 // WithClock makes the App read time from now (tests move it forward).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithStoreOptions passes options to the SQL store.
+func WithStoreOptions(opts ...sqlstore.Option) Option {
+	return func(a *App) { a.storeOpts = append(a.storeOpts, opts...) }
+}
 
 // Open builds an App from cfg: it opens (and migrates) the database,
 // creates the signing keys on first start and applies the bootstrap
@@ -61,7 +67,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, cfg.Database, sealer)
+	var pre App
+	for _, o := range opts {
+		o(&pre)
+	}
+	st, err := sqlstore.Open(ctx, cfg.Database, sealer, pre.storeOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -248,3 +248,12 @@ func TestOIDC(t *testing.T) {
 		t.Fatalf("userinfo = %+v, %v", info, err)
 	}
 }
+
+func mustGet(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

@@ -50,10 +50,39 @@ const (
 
 // Start serves gatehouse on a free loopback port over a SQLite file in
 // t.TempDir(), with bootstrap Management API credentials, and stops it when
-// the test ends. mutate may change the configuration first.
-func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
-	return start(t, nil, mutate)
+// the test ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	var st settings
+	for _, o := range opts {
+		o(&st)
+	}
+	return start(t, st)
 }
+
+// Option changes how Start runs gatehouse.
+type Option func(*settings)
+
+type settings struct {
+	tls      *TLS
+	mutate   []func(*config.Config)
+	server   []server.Option
+	postgres bool
+}
+
+// WithConfig edits the configuration before the server starts.
+func WithConfig(f func(*config.Config)) Option {
+	return func(s *settings) { s.mutate = append(s.mutate, f) }
+}
+
+// WithServerOptions passes options to server.Open.
+func WithServerOptions(opts ...server.Option) Option {
+	return func(s *settings) { s.server = append(s.server, opts...) }
+}
+
+// WithPostgres runs gatehouse on a fresh PostgreSQL database (dropped when
+// the test ends) instead of SQLite: GATEHOUSE_TEST_POSTGRES, or the local
+// server. Without PostgreSQL the test is skipped, or fails when CI is set.
+func WithPostgres() Option { return func(s *settings) { s.postgres = true } }
 
 // TLS is what StartTLS serves HTTPS with.
 type TLS struct {
@@ -63,11 +92,12 @@ type TLS struct {
 
 // StartTLS is Start over HTTPS, with issuer https://localhost:<port>/ so
 // that the certificate's name, an SDK's domain and every token's iss agree.
-func StartTLS(t testing.TB, tlsFiles TLS, mutate ...func(*config.Config)) *Env {
-	return start(t, &tlsFiles, mutate)
+func StartTLS(t testing.TB, tlsFiles TLS, opts ...Option) *Env {
+	return Start(t, append(opts, func(s *settings) { s.tls = &tlsFiles })...)
 }
 
-func start(t testing.TB, tlsFiles *TLS, mutate []func(*config.Config)) *Env {
+func start(t testing.TB, st settings) *Env {
+	tlsFiles := st.tls
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -94,12 +124,16 @@ func start(t testing.TB, tlsFiles *TLS, mutate []func(*config.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range mutate {
+	if st.postgres {
+		cfg.Database = PostgresDatabase(t)
+		cfg.Secret = "test-master-secret-with-enough-entropy-000000"
+	}
+	for _, m := range st.mutate {
 		m(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	clock := &Clock{}
-	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler), server.WithClock(clock.Now))
+	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler), append([]server.Option{server.WithClock(clock.Now)}, st.server...)...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

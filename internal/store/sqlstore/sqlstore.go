@@ -49,9 +49,10 @@ type Store struct {
 	// r serves reads. w serves writes: on SQLite it holds one connection, as
 	// SQLite has one writer at a time and queueing in the pool beats
 	// SQLITE_BUSY retries; on PostgreSQL r and w are the same pool.
-	r, w   *sql.DB
-	sealer store.Sealer
-	now    func() time.Time
+	r, w                         *sql.DB
+	sealer                       store.Sealer
+	now                          func() time.Time
+	sqliteDriver, postgresDriver string
 	// lastPrune is when UseNonce last deleted expired nonces (Unix microseconds).
 	lastPrune atomic.Int64
 
@@ -69,6 +70,12 @@ var _ store.Store = (*Store)(nil)
 // Option configures Open.
 type Option func(*Store)
 
+// WithDriverNames makes Open use these database/sql driver names instead of
+// "sqlite" and "pgx": tests register wrappers that count round trips.
+func WithDriverNames(sqliteDriver, postgresDriver string) Option {
+	return func(s *Store) { s.sqliteDriver, s.postgresDriver = sqliteDriver, postgresDriver }
+}
+
 // WithClock sets the clock used for nonce expiry and migration timestamps
 // (default time.Now).
 func WithClock(now func() time.Time) Option {
@@ -84,7 +91,7 @@ func Open(ctx context.Context, dsn string, sealer store.Sealer, opts ...Option) 
 	if sealer == nil {
 		return nil, errors.New("sqlstore: open: nil sealer")
 	}
-	s := &Store{sealer: sealer, now: time.Now}
+	s := &Store{sealer: sealer, now: time.Now, sqliteDriver: "sqlite", postgresDriver: "pgx"}
 	for _, o := range opts {
 		o(s)
 	}
@@ -145,7 +152,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	// synchronous=FULL: a commit is on disk before it is acknowledged.
 	// _txlock=immediate: write transactions take the write lock at BEGIN, so
 	// a read-modify-write never fails to upgrade its lock half-way.
-	w, err := sql.Open("sqlite", uri+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate")
+	w, err := sql.Open(s.sqliteDriver, uri+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -156,7 +163,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	r, err := sql.Open("sqlite", uri+"?"+busy+"&_foreign_keys=1&_query_only=1")
+	r, err := sql.Open(s.sqliteDriver, uri+"?"+busy+"&_foreign_keys=1&_query_only=1")
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
@@ -170,7 +177,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sql.Open(s.postgresDriver, dsn)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
