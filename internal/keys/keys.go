@@ -7,6 +7,8 @@ package keys
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -27,20 +29,30 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// rsaBits is the modulus size of new keys; Auth0 uses 2048.
+// rsaBits is the modulus size of new RSA keys; Auth0 uses 2048.
 const rsaBits = 2048
+
+// Algorithms an API may have its access tokens signed with, besides HS256
+// (which uses the API's own secret). RS256 is the tenant's main algorithm:
+// it signs ID tokens and the Management API's tokens, and its keys rotate.
+// PS256 and ES256 each have a key of their own, so every key is pinned to
+// one algorithm in the JWKS; ES256 signs several times faster than RS256.
+var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256}
 
 // Key is a parsed signing key.
 type Key struct {
 	KID     string
 	Alg     jose.SignatureAlgorithm
-	Private *rsa.PrivateKey
+	Private crypto.Signer // *rsa.PrivateKey or *ecdsa.PrivateKey
 	Cert    *x509.Certificate
 	signer  jose.Signer
 }
 
-// Signer returns a JOSE signer for this key (RS256, "typ":"JWT", kid set).
+// Signer returns a JOSE signer for this key ("typ":"JWT", kid set).
 func (k *Key) Signer() jose.Signer { return k.signer }
+
+// Public returns the public key.
+func (k *Key) Public() crypto.PublicKey { return k.Private.Public() }
 
 // Manager holds the key set loaded from the store.
 type Manager struct {
@@ -49,7 +61,7 @@ type Manager struct {
 	now     func() time.Time
 
 	mu       sync.RWMutex
-	current  *Key
+	current  map[jose.SignatureAlgorithm]*Key
 	byKID    map[string]*Key // every non-revoked key
 	jwks     []byte
 	loadedAt time.Time
@@ -64,25 +76,41 @@ func NewManager(s store.SigningKeys, subject string, now func() time.Time) *Mana
 	return &Manager{store: s, subject: subject, now: now}
 }
 
-// Init creates the first current and next keys when the store has none
-// (safely, when several nodes start at once) and loads the set.
+// Init creates what the store lacks (safely, when several nodes start at
+// once): the first current and next RS256 keys, and a current key for each
+// other algorithm. Then it loads the set.
 func (m *Manager) Init(ctx context.Context) error {
+	if err := m.Reload(ctx); err == nil && len(m.current) == len(Algorithms) {
+		return nil // the usual start: nothing to create, one read
+	}
 	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
-		if len(ks) > 0 {
-			return ks, nil
-		}
 		now := m.now().UTC()
-		cur, err := m.generate(now)
-		if err != nil {
-			return nil, err
+		have := map[string]bool{}
+		for _, k := range ks {
+			if k.Current {
+				have[k.Alg] = true
+			}
 		}
-		next, err := m.generate(now)
-		if err != nil {
-			return nil, err
+		for _, alg := range Algorithms {
+			if have[string(alg)] {
+				continue
+			}
+			cur, err := m.generate(alg, now)
+			if err != nil {
+				return nil, err
+			}
+			cur.Current, cur.CurrentSince = true, &now
+			ks = append(ks, cur)
+			if alg == jose.RS256 {
+				next, err := m.generate(alg, now)
+				if err != nil {
+					return nil, err
+				}
+				next.Next = true
+				ks = append(ks, next)
+			}
 		}
-		cur.Current, cur.CurrentSince = true, &now
-		next.Next = true
-		return []*store.SigningKey{cur, next}, nil
+		return ks, nil
 	})
 	if err != nil {
 		return fmt.Errorf("keys: init: %w", err)
@@ -104,7 +132,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.RUnlock()
 
 	byKID := make(map[string]*Key, len(stored))
-	var current *Key
+	current := map[jose.SignatureAlgorithm]*Key{}
 	var published []jose.JSONWebKey
 	for _, sk := range stored {
 		if sk.Revoked {
@@ -118,12 +146,12 @@ func (m *Manager) Reload(ctx context.Context) error {
 		}
 		byKID[k.KID] = k
 		if sk.Current {
-			current = k
+			current[k.Alg] = k
 		}
 		published = append(published, jwkOf(k))
 	}
-	if current == nil {
-		return errors.New("keys: the store holds no current signing key")
+	if current[jose.RS256] == nil {
+		return errors.New("keys: the store holds no current RS256 signing key")
 	}
 	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: published})
 	if err != nil {
@@ -135,11 +163,14 @@ func (m *Manager) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Current returns the key that signs new tokens.
-func (m *Manager) Current() *Key {
+// Current returns the RS256 key that signs new tokens.
+func (m *Manager) Current() *Key { return m.CurrentFor(jose.RS256) }
+
+// CurrentFor returns the key that signs new tokens with alg, or nil.
+func (m *Manager) CurrentFor(alg jose.SignatureAlgorithm) *Key {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.current
+	return m.current[alg]
 }
 
 // Lookup returns a non-revoked key by kid.
@@ -164,19 +195,22 @@ func (m *Manager) LoadedAt() time.Time {
 	return m.loadedAt
 }
 
-// Rotate makes the next key current, the current key previous (still
+// Rotate makes the next RS256 key current, the current key previous (still
 // published, so tokens it signed keep verifying), drops the old previous
 // key's previous flag, and generates a new next key.
 func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
 	var promoted *store.SigningKey
 	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
 		now := m.now().UTC()
-		fresh, err := m.generate(now)
+		fresh, err := m.generate(jose.RS256, now)
 		if err != nil {
 			return nil, err
 		}
 		fresh.Next = true
 		for _, k := range ks {
+			if k.Alg != string(jose.RS256) {
+				continue
+			}
 			switch {
 			case k.Current:
 				k.Current, k.Previous, k.CurrentUntil = false, true, &now
@@ -198,9 +232,15 @@ func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
 	return promoted, m.Reload(ctx)
 }
 
-// generate makes a new RSA key with a self-signed certificate.
-func (m *Manager) generate(now time.Time) (*store.SigningKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+// generate makes a new key for alg with a self-signed certificate.
+func (m *Manager) generate(alg jose.SignatureAlgorithm, now time.Time) (*store.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	if alg == jose.ES256 {
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	} else {
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -215,7 +255,7 @@ func (m *Manager) generate(now time.Time) (*store.SigningKey, error) {
 		NotAfter:     now.AddDate(10, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
 	if err != nil {
 		return nil, fmt.Errorf("self-sign: %w", err)
 	}
@@ -223,20 +263,20 @@ func (m *Manager) generate(now time.Time) (*store.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode key: %w", err)
 	}
-	kid, err := thumbprint(&priv.PublicKey)
+	kid, err := thumbprint(priv.Public())
 	if err != nil {
 		return nil, err
 	}
 	return &store.SigningKey{
 		KID:           kid,
-		Alg:           string(jose.RS256),
+		Alg:           string(alg),
 		PrivateKeyDER: pkcs8,
 		CertPEM:       string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		CreatedAt:     now,
 	}, nil
 }
 
-func thumbprint(pub *rsa.PublicKey) (string, error) {
+func thumbprint(pub crypto.PublicKey) (string, error) {
 	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("thumbprint: %w", err)
@@ -245,16 +285,25 @@ func thumbprint(pub *rsa.PublicKey) (string, error) {
 }
 
 func parse(sk *store.SigningKey) (*Key, error) {
-	if sk.Alg != string(jose.RS256) {
-		return nil, fmt.Errorf("keys: key %s has unsupported alg %q", sk.KID, sk.Alg)
-	}
+	alg := jose.SignatureAlgorithm(sk.Alg)
 	pk, err := x509.ParsePKCS8PrivateKey(sk.PrivateKeyDER)
 	if err != nil {
 		return nil, fmt.Errorf("keys: parse key %s: %w", sk.KID, err)
 	}
-	priv, ok := pk.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("keys: key %s is not RSA", sk.KID)
+	var priv crypto.Signer
+	switch k := pk.(type) {
+	case *rsa.PrivateKey:
+		if alg != jose.RS256 && alg != jose.PS256 {
+			return nil, fmt.Errorf("keys: RSA key %s has alg %q", sk.KID, sk.Alg)
+		}
+		priv = k
+	case *ecdsa.PrivateKey:
+		if alg != jose.ES256 || k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("keys: EC key %s has alg %q", sk.KID, sk.Alg)
+		}
+		priv = k
+	default:
+		return nil, fmt.Errorf("keys: key %s is of an unsupported type", sk.KID)
 	}
 	block, _ := pem.Decode([]byte(sk.CertPEM))
 	if block == nil {
@@ -265,19 +314,19 @@ func parse(sk *store.SigningKey) (*Key, error) {
 		return nil, fmt.Errorf("keys: parse certificate %s: %w", sk.KID, err)
 	}
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: priv, KeyID: sk.KID}},
+		jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: sk.KID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, fmt.Errorf("keys: signer %s: %w", sk.KID, err)
 	}
-	return &Key{KID: sk.KID, Alg: jose.RS256, Private: priv, Cert: cert, signer: signer}, nil
+	return &Key{KID: sk.KID, Alg: alg, Private: priv, Cert: cert, signer: signer}, nil
 }
 
 func jwkOf(k *Key) jose.JSONWebKey {
 	sha1sum := sha1.Sum(k.Cert.Raw)
 	sha256sum := sha256.Sum256(k.Cert.Raw)
 	return jose.JSONWebKey{
-		Key:                         &k.Private.PublicKey,
+		Key:                         k.Public(),
 		KeyID:                       k.KID,
 		Algorithm:                   string(k.Alg),
 		Use:                         "sig",

@@ -53,8 +53,8 @@ func TestInitOnceAcrossNodes(t *testing.T) {
 	}
 	wg.Wait()
 	stored, _ := st.ListSigningKeys(ctx)
-	if len(stored) != 2 {
-		t.Fatalf("%d keys stored after concurrent init, want 2 (current and next)", len(stored))
+	if len(stored) != 4 {
+		t.Fatalf("%d keys stored after concurrent init, want 4 (RS256 current and next, PS256, ES256)", len(stored))
 	}
 	for _, m := range nodes[1:] {
 		if m.Current().KID != nodes[0].Current().KID {
@@ -62,15 +62,25 @@ func TestInitOnceAcrossNodes(t *testing.T) {
 		}
 	}
 	set := jwks(t, nodes[0])
-	if len(set.Keys) != 2 {
+	if len(set.Keys) != 4 {
 		t.Fatalf("JWKS has %d keys", len(set.Keys))
 	}
+	algs := map[string]int{}
 	for _, k := range set.Keys {
-		if k.Algorithm != "RS256" || k.Use != "sig" || len(k.Certificates) != 1 || len(k.CertificateThumbprintSHA1) != 20 || !k.IsPublic() {
+		algs[k.Algorithm]++
+		if k.Use != "sig" || len(k.Certificates) != 1 || len(k.CertificateThumbprintSHA1) != 20 || !k.IsPublic() {
 			t.Errorf("JWK %s: alg %s use %s certs %d public %v", k.KeyID, k.Algorithm, k.Use, len(k.Certificates), k.IsPublic())
 		}
 		if k.Certificates[0].Subject.CommonName != "auth.example.com" {
 			t.Errorf("certificate CN = %s", k.Certificates[0].Subject.CommonName)
+		}
+	}
+	if algs["RS256"] != 2 || algs["PS256"] != 1 || algs["ES256"] != 1 {
+		t.Fatalf("JWKS algorithms = %v; every key must be pinned to one", algs)
+	}
+	for _, alg := range keys.Algorithms {
+		if k := nodes[0].CurrentFor(alg); k == nil || k.Alg != alg {
+			t.Errorf("no current %s key", alg)
 		}
 	}
 }
@@ -97,8 +107,8 @@ func TestRotateKeepsPreviousKeyPublished(t *testing.T) {
 	if _, ok := a.Lookup(old); !ok {
 		t.Fatal("the previous key left the key set at rotation")
 	}
-	if len(jwks(t, a).Keys) != 3 {
-		t.Fatalf("JWKS after rotation has %d keys, want previous, current and next", len(jwks(t, a).Keys))
+	if len(jwks(t, a).Keys) != 5 {
+		t.Fatalf("JWKS after rotation has %d keys, want RS256 previous, current and next, PS256, ES256", len(jwks(t, a).Keys))
 	}
 	// Another node sees the rotation after Reload.
 	if b.Current().KID != old {
@@ -118,6 +128,9 @@ func TestRotateKeepsPreviousKeyPublished(t *testing.T) {
 	stored, _ := st.ListSigningKeys(ctx)
 	flags := map[string]int{}
 	for _, k := range stored {
+		if k.Alg != "RS256" {
+			continue
+		}
 		switch {
 		case k.Current:
 			flags["current"]++

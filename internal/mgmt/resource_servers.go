@@ -226,7 +226,7 @@ func validateResourceServer(rs *store.ResourceServer) error {
 	switch {
 	case strings.ContainsAny(rs.Name, "<>"):
 		return invalidProp("name", "String must not contain < or >")
-	case rs.SigningAlg != "RS256" && rs.SigningAlg != "HS256" && rs.SigningAlg != "PS256":
+	case rs.SigningAlg != "RS256" && rs.SigningAlg != "HS256" && rs.SigningAlg != "PS256" && rs.SigningAlg != "ES256":
 		return invalidProp("signing_alg", "No enum match for: %s", rs.SigningAlg)
 	case utf8.RuneCountInString(rs.SigningSecret) < minSigningSecret:
 		return invalidProp("signing_secret", "String is too short, minimum %d", minSigningSecret)

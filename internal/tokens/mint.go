@@ -121,12 +121,12 @@ func (m *Minter) IDToken(it IDToken) (string, error) {
 	return signJWT(signer, payload)
 }
 
-// signer picks the key for alg: the tenant's current RSA key for RS256, a
-// shared secret (from secret) for HS256.
+// signer picks the key for alg: a shared secret (from secret) for HS256,
+// else the tenant's current key for that algorithm.
 func (m *Minter) signer(alg string, secret func() ([]byte, error)) (jose.Signer, error) {
 	switch alg {
-	case "", "RS256":
-		return m.Keys.Current().Signer(), nil
+	case "":
+		alg = "RS256"
 	case "HS256":
 		key, err := secret()
 		if err != nil {
@@ -134,7 +134,11 @@ func (m *Minter) signer(alg string, secret func() ([]byte, error)) (jose.Signer,
 		}
 		return hmacSigner(key)
 	}
-	return nil, fmt.Errorf("tokens: signing algorithm %q is not supported", alg)
+	k := m.Keys.CurrentFor(jose.SignatureAlgorithm(alg))
+	if k == nil {
+		return nil, fmt.Errorf("tokens: signing algorithm %q is not supported", alg)
+	}
+	return k.Signer(), nil
 }
 
 // registered claims are never set from custom claims.

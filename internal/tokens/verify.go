@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse/gatehouse/internal/keys"
 )
 
 // ErrInvalidToken is returned (wrapped) for every token that must be refused.
 var ErrInvalidToken = errors.New("invalid token")
 
-// Verify checks a JWT access token this issuer signed with one of its RSA
-// keys (RS256 only: the algorithm is pinned to the key type) and returns
-// its claims when it is unexpired and meant for audience.
+// Verify checks a JWT access token this issuer signed with one of its keys
+// (each key verifies only its own algorithm; HS256 tokens, signed with an
+// API's secret, are never accepted here) and returns its claims when it is
+// unexpired and meant for audience.
 func (m *Minter) Verify(raw, audience string, now time.Time) (*Claims, error) {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jwt.ParseSigned(raw, keys.Algorithms)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -25,11 +27,11 @@ func (m *Minter) Verify(raw, audience string, now time.Time) (*Claims, error) {
 		return nil, fmt.Errorf("%w: want one signature", ErrInvalidToken)
 	}
 	key, ok := m.Keys.Lookup(tok.Headers[0].KeyID)
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown key", ErrInvalidToken)
+	if !ok || string(key.Alg) != tok.Headers[0].Algorithm {
+		return nil, fmt.Errorf("%w: unknown key or algorithm", ErrInvalidToken)
 	}
 	var payload json.RawMessage
-	if err := tok.Claims(&key.Private.PublicKey, &payload); err != nil {
+	if err := tok.Claims(key.Public(), &payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	var c Claims
