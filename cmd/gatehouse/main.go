@@ -100,7 +100,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Warn(n)
 	}
 	log.Info("gatehouse ready", slog.String("addr", ln.Addr().String()), slog.String("issuer", cfg.Issuer),
-		slog.String("version", version), slog.Duration("startup", time.Since(start)))
+		slog.String("version", version), slog.String("startup", time.Since(start).Round(time.Millisecond).String()))
 	return app.Serve(ctx, ln)
 }
 

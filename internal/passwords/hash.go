@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -52,7 +53,11 @@ type Hasher struct {
 	Argon2     Argon2Params
 	BcryptCost int
 
-	dummy string // a native hash of a random password, verified for unknown users
+	// dummy is a native hash of a random password, verified for unknown
+	// users. It is made on first use: an argon2id hash takes its whole
+	// memory cost, which an idle server should not hold.
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // NewHasher returns a Hasher for the native algorithm with the given
@@ -70,12 +75,7 @@ func NewHasher(native Algorithm, a Argon2Params, bcryptCost int) (*Hasher, error
 	if bcryptCost == 0 {
 		bcryptCost = BcryptCost
 	}
-	h := &Hasher{Native: native, Argon2: a, BcryptCost: bcryptCost}
-	var err error
-	if h.dummy, err = h.Hash(rand.Text()); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return &Hasher{Native: native, Argon2: a, BcryptCost: bcryptCost}, nil
 }
 
 // Hash returns a new hash of password in the native format.
@@ -140,6 +140,7 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 // It is called for unknown users so that they cost the same as wrong
 // passwords.
 func (h *Hasher) VerifyDummy(password string) {
+	h.dummyOnce.Do(func() { h.dummy, _ = h.Hash(rand.Text()) })
 	h.Verify(h.dummy, password)
 }
 
