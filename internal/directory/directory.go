@@ -15,7 +15,8 @@ import (
 
 // PasswordVerifier checks username and password in one connection. ok is
 // false, with a nil error, for an unknown user or a wrong password; the
-// caller cannot and must not tell which.
+// answer to the client must not tell which (only the log does: Result.User
+// is set for a wrong password of a known user).
 type PasswordVerifier interface {
 	Verify(ctx context.Context, conn *store.Connection, username, password string) (res Result, ok bool, err error)
 }
@@ -93,7 +94,7 @@ func (d *Database) Verify(ctx context.Context, conn *store.Connection, username,
 		return Result{}, false, fmt.Errorf("directory: user %s: %w", u.UserID, err)
 	}
 	if !ok {
-		return Result{}, false, nil
+		return Result{User: u}, false, nil
 	}
 	return Result{User: u, NewPasswordHash: newHash}, true, nil
 }

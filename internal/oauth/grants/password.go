@@ -75,7 +75,11 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 		return nil, oauth.ErrServer.WithCause(err)
 	}
 	if !ok {
-		g.Logger.LogAttrs(ctx, slog.LevelInfo, "wrong email or password", slog.String("event", "fp/fu"),
+		event := "fu" // unknown user
+		if res.User != nil {
+			event = "fp" // wrong password
+		}
+		g.Logger.LogAttrs(ctx, slog.LevelInfo, "wrong email or password", slog.String("event", event),
 			slog.String("client_id", client.ClientID), slog.String("connection", conn.Name), slog.String("ip", oauth.ClientIP(ctx)))
 		return nil, oauth.ErrWrongCredentials
 	}
