@@ -21,6 +21,7 @@ type Limiter struct {
 	waiting    atomic.Int64
 	maxWaiting int64
 	maxWait    time.Duration
+	done       atomic.Int64 // hashes finished, for TrimWhenIdle
 }
 
 // NewLimiter allows n concurrent hashes, queue callers waiting, each for at
@@ -55,7 +56,29 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 			return ctx.Err()
 		}
 	}
-	defer func() { <-l.slots }()
+	defer func() { <-l.slots; l.done.Add(1) }()
 	fn()
 	return nil
+}
+
+// TrimWhenIdle returns memory to the operating system once hashing has
+// stopped: every interval, if hashes ran since the last look and none is
+// running now, it calls trim (debug.FreeOSMemory in production). argon2id
+// allocates its whole memory cost per hash; without this a server that
+// handled one burst of logins keeps that memory for minutes.
+func (l *Limiter) TrimWhenIdle(ctx context.Context, interval time.Duration, trim func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var seen int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n := l.done.Load(); n != seen && len(l.slots) == 0 {
+				seen = n
+				trim()
+			}
+		}
+	}
 }

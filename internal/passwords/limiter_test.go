@@ -65,3 +65,25 @@ func TestLimiterWaitIsBounded(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestTrimWhenIdle(t *testing.T) {
+	l := NewLimiter(1, 1, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	trims := make(chan struct{}, 10)
+	go l.TrimWhenIdle(ctx, 5*time.Millisecond, func() { trims <- struct{}{} })
+	time.Sleep(30 * time.Millisecond)
+	if len(trims) != 0 {
+		t.Fatal("trimmed before any hash ran")
+	}
+	l.Do(ctx, func() {})
+	select {
+	case <-trims:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no trim after hashing stopped")
+	}
+	time.Sleep(30 * time.Millisecond)
+	if len(trims) != 0 {
+		t.Fatal("trimmed again with no new hashes")
+	}
+}

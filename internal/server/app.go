@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type App struct {
 
 	now       func() time.Time
 	storeOpts []sqlstore.Option
+	limit     *passwords.Limiter // password hashes at once
 }
 
 // Option changes how Open assembles the App.
@@ -91,7 +93,8 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	app := &App{Config: cfg, Store: st, Hasher: hasher, Log: log, now: time.Now}
+	app := &App{Config: cfg, Store: st, Hasher: hasher, Log: log, now: time.Now,
+		limit: passwords.NewLimiter(cfg.HashConcurrency, 32*cfg.HashConcurrency, time.Second)}
 	for _, o := range opts {
 		o(app)
 	}
@@ -153,6 +156,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go a.reloadKeys(ctx)
+	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
 	if c, ok := a.Store.(*cache.Store); ok {
 		go c.Run(ctx, cache.DefaultPoll)
 	}
@@ -200,8 +204,7 @@ func (a *App) minter() *tokens.Minter { return &tokens.Minter{Issuer: a.Config.I
 func (a *App) routes() http.Handler {
 	minter := a.minter()
 	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
-	limit := passwords.NewLimiter(a.Config.HashConcurrency, 32*a.Config.HashConcurrency, time.Second)
-	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher, Limit: limit}}
+	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher, Limit: a.limit}}
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log, Realm: true},
