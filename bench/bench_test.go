@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gatehouse/gatehouse/bench/harness"
+	"github.com/gatehouse/gatehouse/internal/ids"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tokens"
+)
+
+// The benchmarks below report, next to ns/op, custom metrics that divide
+// the time per operation by a reference measured in the same process
+// just before: x-rs256 (one RS256 signature) and x-write (one durable
+// SQLite commit). Those ratios are what to compare across machines and
+// runs; ns/op moves with the machine.
+//
+// apiauth validation is benchmarked in apiauth/bench_test.go
+// (BenchmarkRS256, with bare go-jose as its same-run reference).
+
+// BenchmarkReference measures the references on their own: the costs no
+// implementation avoids.
+func BenchmarkReference(b *testing.B) {
+	b.Run("rs256-sign", func(b *testing.B) {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload := make([]byte, 600)
+		rand.Read(payload)
+		for b.Loop() {
+			sum := sha256.Sum256(payload)
+			if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("durable-insert", func(b *testing.B) {
+		ctx := context.Background()
+		st, err := harness.OpenProbeStore(ctx, filepath.Join(b.TempDir(), "probe.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		for b.Loop() {
+			if err := st.CreateRefreshFamily(ctx, harness.SampleFamily()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bcrypt-mincost-verify", func(b *testing.B) {
+		h, err := passwords.NewHasher(passwords.Bcrypt, passwords.Argon2Params{}, bcrypt.MinCost)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hash, err := h.Hash("correct horse battery staple 1A!")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if ok, _, err := h.Verify(hash, "correct horse battery staple 1A!"); !ok || err != nil {
+				b.Fatalf("verify: %v %v", ok, err)
+			}
+		}
+	})
+}
+
+// BenchmarkGrant runs whole token requests through the server's handler
+// (middleware, parsing, client authentication, the grant, minting,
+// storing) over a real SQLite file, without a network. The user's hash is
+// bcrypt at MinCost; x-rs256-excl-hash takes that verification out.
+func BenchmarkGrant(b *testing.B) {
+	e := newEnv(b)
+	ref := measureReferences(b)
+
+	b.Run("password", func(b *testing.B) {
+		form := e.tn.PasswordForm()
+		for b.Loop() {
+			e.grant(b, form)
+		}
+		d := perOp(b)
+		reportRatio(b, d, ref.sign, "x-rs256")
+		reportRatio(b, d-ref.minCost, ref.sign, "x-rs256-excl-hash")
+	})
+	b.Run("refresh", func(b *testing.B) {
+		token := e.grant(b, e.tn.PasswordForm())
+		for b.Loop() {
+			token = e.grant(b, e.tn.RefreshForm(token))
+		}
+		d := perOp(b)
+		reportRatio(b, d, ref.sign, "x-rs256")
+		// The ceiling of one refresh on one core: two signatures and a write.
+		reportRatio(b, d, 2*ref.sign+ref.write, "x-ceiling")
+	})
+	b.Run("client_credentials", func(b *testing.B) {
+		form := e.tn.ClientCredentialsForm()
+		for b.Loop() {
+			e.grant(b, form)
+		}
+		reportRatio(b, perOp(b), ref.sign, "x-rs256")
+	})
+}
+
+// BenchmarkMint signs the tokens of a password or refresh grant.
+func BenchmarkMint(b *testing.B) {
+	e := newEnv(b)
+	ref := measureReferences(b)
+	ctx := context.Background()
+	st := e.local.App.Store
+	api, err := st.ResourceServerByIdentifier(ctx, e.tn.API)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := st.GetClient(ctx, e.tn.ClientID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	user, err := st.GetUser(ctx, e.tn.UserID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &tokens.Minter{Issuer: e.local.Issuer, Keys: e.local.App.Keys}
+	scopes := []string{"openid", "offline_access"}
+
+	b.Run("access-token", func(b *testing.B) {
+		for b.Loop() {
+			_, _, err := m.AccessToken(tokens.AccessToken{
+				Subject: user.UserID, ClientID: client.ClientID, GrantType: "refresh_token",
+				API: api, Scopes: scopes, IssuedAt: time.Now(),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRatio(b, perOp(b), ref.sign, "x-rs256")
+	})
+	b.Run("id-token", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.IDToken(tokens.IDToken{Client: client, User: user, Scopes: scopes, IssuedAt: time.Now()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRatio(b, perOp(b), ref.sign, "x-rs256")
+	})
+}
+
+// BenchmarkRefreshRotation is the store half of a refresh grant: one
+// UpdateRefreshFamily that judges the presented token and rotates it, as
+// the token endpoint does, on SQLite (WAL, synchronous=FULL).
+func BenchmarkRefreshRotation(b *testing.B) {
+	ctx := context.Background()
+	ref := measureReferences(b)
+	st, err := harness.OpenProbeStore(ctx, filepath.Join(b.TempDir(), "rotation.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	f := harness.SampleFamily()
+	presented := f.Current[0]
+	if err := st.CreateRefreshFamily(ctx, f); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		now := time.Now()
+		_, err := st.UpdateRefreshFamily(ctx, f.ID, func(f *store.RefreshFamily) error {
+			v := tokens.Judge(f, presented, now, 0)
+			if v != tokens.Accepted {
+				return errors.New("presented token not accepted")
+			}
+			_, next := tokens.NewRefreshToken(f.ID)
+			tokens.Rotate(f, v, presented, next, now)
+			f.LastExchangedAt = now
+			presented = next
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRatio(b, perOp(b), ref.write, "x-write")
+}
+
+// BenchmarkClientAuth authenticates a token request's client: a secret
+// (one read, a constant-time compare) and a private_key_jwt assertion (one
+// read, an RS256 verification, a durable single-use jti write).
+func BenchmarkClientAuth(b *testing.B) {
+	e := newEnv(b)
+	ref := measureReferences(b)
+	ctx := context.Background()
+	ca := &oauth.ClientAuthenticator{Clients: e.local.App.Store, Nonces: e.local.App.Store, Audience: e.local.Issuer, Now: time.Now}
+
+	b.Run("client_secret_post", func(b *testing.B) {
+		req := &oauth.Request{GrantType: "client_credentials", ClientID: e.tn.ClientID, ClientSecret: e.tn.ClientSecret}
+		for b.Loop() {
+			if _, _, err := ca.Authenticate(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRatio(b, perOp(b), ref.sign, "x-rs256")
+	})
+
+	key, clientID := privateKeyClient(b, e)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("private_key_jwt", func(b *testing.B) {
+		// Assertions are single use: sign this run's before the clock starts.
+		assertions := make([]string, b.N)
+		for i := range assertions {
+			now := time.Now()
+			var err error
+			assertions[i], err = jwt.Signed(signer).Claims(map[string]any{
+				"iss": clientID, "sub": clientID, "aud": e.local.Issuer, "jti": ids.Alnum(24),
+				"iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+			}).Serialize()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			req := &oauth.Request{GrantType: "client_credentials", ClientID: clientID,
+				ClientAssertion: assertions[i], ClientAssertionType: oauth.AssertionType}
+			if _, _, err := ca.Authenticate(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		d := perOp(b)
+		reportRatio(b, d, ref.sign, "x-rs256")
+		reportRatio(b, d, ref.write, "x-write")
+	})
+}
+
+// privateKeyClient registers an application that authenticates with
+// private_key_jwt and returns its key and client_id.
+func privateKeyClient(b *testing.B, e *env) (*rsa.PrivateKey, string) {
+	b.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var client struct {
+		ClientID string `json:"client_id"`
+	}
+	err = e.local.Mgmt.Call(context.Background(), "POST", "/clients", map[string]any{
+		"name": "Bench private key app", "app_type": "non_interactive", "grant_types": []string{"client_credentials"},
+		"client_authentication_methods": map[string]any{"private_key_jwt": map[string]any{
+			"credentials": []map[string]any{{"credential_type": "public_key", "name": "bench",
+				"pem": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "alg": "RS256"}},
+		}},
+	}, &client, 201)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return key, client.ClientID
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/bench/harness"
+)
+
+// runGrant runs the load o.grant names and prints its report.
+func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harness.TokenClient, tn *harness.Tenant, ceil harness.Ceilings, w io.Writer) error {
+	switch o.grant {
+	case "password":
+		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "password", Workers: repeat(o.workers, passwordWorker(tc, tn))})[0]
+		printSummary(w, "password", o.workers, s)
+		reportPassword(w, o.workers, s, ceil)
+	case "client_credentials":
+		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "client_credentials", Workers: repeat(o.workers, formWorker(tc, tn.ClientCredentialsForm()))})[0]
+		printSummary(w, "client_credentials", o.workers, s)
+		ratio := s.Throughput() / ceil.ClientCredentialsRate()
+		fmt.Fprintf(w, "  throughput / ceiling (cores / sign = %.0f/s) = %.2f  [no target]\n", ceil.ClientCredentialsRate(), ratio)
+	case "refresh":
+		workers, err := refreshWorkers(ctx, o.workers, tc, tn)
+		if err != nil {
+			return err
+		}
+		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "refresh", Workers: workers})[0]
+		printSummary(w, "refresh", o.workers, s)
+		reportRefresh(w, s, ceil)
+	case "mixed":
+		return runMixed(ctx, o, cfg, tc, tn, ceil, w)
+	}
+	return nil
+}
+
+// runMixed measures refresh grants alone, then again while password
+// workers saturate the hash limiter.
+func runMixed(ctx context.Context, o options, cfg harness.LoadConfig, tc *harness.TokenClient, tn *harness.Tenant, ceil harness.Ceilings, w io.Writer) error {
+	refreshers, err := refreshWorkers(ctx, o.refreshers, tc, tn)
+	if err != nil {
+		return err
+	}
+	alone := cfg
+	alone.Duration = max(cfg.Duration/2, time.Second)
+	base := harness.RunLoad(ctx, alone, harness.Class{Name: "refresh", Workers: refreshers})[0]
+	printSummary(w, "refresh alone", o.refreshers, base)
+
+	both := harness.RunLoad(ctx, cfg,
+		harness.Class{Name: "password", Workers: repeat(o.workers, passwordWorker(tc, tn))},
+		harness.Class{Name: "refresh", Workers: refreshers})
+	pw, rt := both[0], both[1]
+	printSummary(w, "password (saturating)", o.workers, pw)
+	fmt.Fprintf(w, "  throughput / ceiling (cores / verify = %.1f/s) = %.2f; %d answered 503\n",
+		ceil.PasswordRate(), pw.Throughput()/ceil.PasswordRate(), count503(pw))
+	printSummary(w, "refresh (under password saturation)", o.refreshers, rt)
+	if base.P50 > 0 && rt.P50 > 0 {
+		fmt.Fprintf(w, "  refresh p50 saturated / alone = %.2f; p99 saturated / alone = %.2f; p99 saturated / one verification = %.2f\n",
+			ratio(rt.P50, base.P50), ratio(rt.P99, base.P99), ratio(rt.P99, ceil.Verify))
+		fmt.Fprintf(w, "  refresh throughput saturated / alone = %.2f\n", rt.Throughput()/base.Throughput())
+	}
+	return nil
+}
+
+func reportPassword(w io.Writer, workers int, s harness.Summary, ceil harness.Ceilings) {
+	r := s.Throughput() / ceil.PasswordRate()
+	fmt.Fprintf(w, "  throughput / ceiling (cores / verify = %.1f/s) = %.2f  [target >= 0.95 at -c 2..16: %s]\n",
+		ceil.PasswordRate(), r, verdict(workers >= 2 && workers <= 16, r >= 0.95))
+	if s.P50 > 0 {
+		p := ratio(s.P50, ceil.Verify)
+		fmt.Fprintf(w, "  p50 / one verification = %.2f  [target <= 1.15 at -c = cores (%d): %s]\n",
+			p, ceil.Cores, verdict(workers == ceil.Cores, p <= 1.15))
+	}
+	if n := count503(s); n > 0 {
+		fmt.Fprintf(w, "  %d requests answered 503 (hash limiter full)\n", n)
+	}
+}
+
+func reportRefresh(w io.Writer, s harness.Summary, ceil harness.Ceilings) {
+	r := s.Throughput() / ceil.RefreshRate()
+	fmt.Fprintf(w, "  throughput / ceiling (1 / (2 sign / cores + write) = %.0f/s) = %.2f  [target >= 0.90: %s]\n",
+		ceil.RefreshRate(), r, verdict(true, r >= 0.9))
+	if s.P50 > 0 {
+		fmt.Fprintf(w, "  p50 / (2 sign + write) = %.2f\n", ratio(s.P50, 2*ceil.Sign+ceil.Write))
+	}
+}
+
+// passwordWorker sends the tenant's password grant.
+func passwordWorker(tc *harness.TokenClient, tn *harness.Tenant) harness.Worker {
+	return formWorker(tc, tn.PasswordForm())
+}
+
+// formWorker sends the same form every time (read-only, so workers share it).
+func formWorker(tc *harness.TokenClient, form url.Values) harness.Worker {
+	return func(ctx context.Context) harness.Result {
+		res, err := tc.Token(ctx, form)
+		if err != nil {
+			return harness.Result{Transport: "error"}
+		}
+		return res
+	}
+}
+
+// refreshWorkers gives each of n workers its own rotating refresh-token
+// chain, started with a password grant, so every request is a rotation.
+func refreshWorkers(ctx context.Context, n int, tc *harness.TokenClient, tn *harness.Tenant) ([]harness.Worker, error) {
+	workers := make([]harness.Worker, n)
+	for i := range workers {
+		var err error
+		if workers[i], err = refreshWorker(ctx, tc, tn); err != nil {
+			return nil, err
+		}
+	}
+	return workers, nil
+}
+
+func refreshWorker(ctx context.Context, tc *harness.TokenClient, tn *harness.Tenant) (harness.Worker, error) {
+	var token string
+	start := func(ctx context.Context) error {
+		res, err := tc.Token(ctx, tn.PasswordForm())
+		if err != nil {
+			return err
+		}
+		if !res.OK() || res.RefreshToken == "" {
+			return fmt.Errorf("start a refresh-token chain: password grant answered %s", res.Key())
+		}
+		token = res.RefreshToken
+		return nil
+	}
+	if err := start(ctx); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) harness.Result {
+		res, err := tc.Token(ctx, tn.RefreshForm(token))
+		switch {
+		case err != nil:
+			return harness.Result{Transport: "error"}
+		case res.OK() && res.RefreshToken != "":
+			token = res.RefreshToken
+		case res.OK():
+			res.Code = "no_rotated_refresh_token"
+		default:
+			// The chain may be broken (a lost answer makes the next use a
+			// reuse, which revokes the family): start a new one, unmeasured
+			// since errors carry no latency.
+			start(ctx)
+		}
+		return res
+	}, nil
+}
+
+func repeat(n int, w harness.Worker) []harness.Worker {
+	out := make([]harness.Worker, n)
+	for i := range out {
+		out[i] = w
+	}
+	return out
+}
+
+func count503(s harness.Summary) int {
+	n := 0
+	for k, v := range s.Errors {
+		if strings.HasPrefix(k, "503") {
+			n += v
+		}
+	}
+	return n
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func verdict(applies, ok bool) string {
+	switch {
+	case !applies:
+		return "not checked at this -c"
+	case ok:
+		return "met"
+	}
+	return "MISSED"
+}
+
+func printSummary(w io.Writer, name string, workers int, s harness.Summary) {
+	fmt.Fprintf(w, "\n%s, %d workers: %d requests in %s, %d ok, %d errors, %.1f ok/s\n",
+		name, workers, s.Requests, fmtDur(s.Elapsed), s.OK, s.ErrorCount(), s.Throughput())
+	if s.OK > 0 {
+		fmt.Fprintf(w, "  latency p50 %s  p90 %s  p99 %s  max %s  mean %s\n",
+			fmtDur(s.P50), fmtDur(s.P90), fmtDur(s.P99), fmtDur(s.Max), fmtDur(s.Mean))
+	}
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(w, "  errors: %s\n", s.ErrorsLine())
+	}
+}
+
+func printCeilings(w io.Writer, c harness.Ceilings) {
+	fmt.Fprintf(w, "ceilings (medians, this run): %s verify %s | RS256 sign %s | durable write %s\n",
+		c.Hash, fmtDur(c.Verify), fmtDur(c.Sign), fmtDur(c.Write))
+	fmt.Fprintf(w, "  password            cores / verify              = %8.1f req/s\n", c.PasswordRate())
+	fmt.Fprintf(w, "  refresh             1 / (2 sign / cores + write) = %8.1f req/s\n", c.RefreshRate())
+	fmt.Fprintf(w, "  client_credentials  cores / sign                = %8.1f req/s\n", c.ClientCredentialsRate())
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+}
+
+// medianInt64 returns the median of v (which it sorts).
+func medianInt64(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
+}

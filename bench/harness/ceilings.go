@@ -1,0 +1,187 @@
+package harness
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/ids"
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/tokens"
+)
+
+// Ceilings are the costs of the steps no server can avoid, measured on this
+// machine in the same run as the load they are compared with. Each is the
+// median of single, sequential operations on an otherwise idle process.
+type Ceilings struct {
+	Cores  int
+	Hash   passwords.Algorithm
+	Verify time.Duration // one password verification with the native hash
+	Sign   time.Duration // one RS256 signature, 2048-bit key, PKCS#1 v1.5
+	Write  time.Duration // one durable single-row commit on SQLite
+}
+
+// PasswordRate is the password grant ceiling in requests per second: every
+// core verifying hashes back to back.
+func (c Ceilings) PasswordRate() float64 { return float64(c.Cores) / c.Verify.Seconds() }
+
+// RefreshRate is the refresh grant ceiling: two signatures (access and ID
+// token) spread over the cores, plus one durable write, which SQLite
+// serialises. It counts the write as not overlapping the signatures, so a
+// server that overlaps them can exceed 1.0 of it.
+func (c Ceilings) RefreshRate() float64 {
+	return 1 / (2*c.Sign.Seconds()/float64(c.Cores) + c.Write.Seconds())
+}
+
+// ClientCredentialsRate is the client_credentials ceiling: one signature
+// per request, no write.
+func (c Ceilings) ClientCredentialsRate() float64 { return float64(c.Cores) / c.Sign.Seconds() }
+
+// MeasureCeilings measures all three costs; dir is where the write probe's
+// SQLite file goes (use the server database's file system).
+func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, verifyN, signN, writeN int) (Ceilings, error) {
+	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash}
+	var err error
+	if c.Verify, err = MeasureVerify(hash, verifyN); err != nil {
+		return c, err
+	}
+	if c.Sign, err = MeasureSign(signN); err != nil {
+		return c, err
+	}
+	if c.Write, err = MeasureDurableWrite(ctx, dir, writeN); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// MeasureVerify returns the median time of n verifications of a correct
+// password against a hash made with the algorithm's default parameters
+// (those gatehouse uses).
+func MeasureVerify(alg passwords.Algorithm, n int) (time.Duration, error) {
+	h, err := passwords.NewHasher(alg, passwords.Argon2Params{}, 0)
+	if err != nil {
+		return 0, fmt.Errorf("verify ceiling: %w", err)
+	}
+	return medianVerify(h, n)
+}
+
+// medianVerify times n verifications of one hash made by h.
+func medianVerify(h *passwords.Hasher, n int) (time.Duration, error) {
+	const password = "correct horse battery staple 1A!"
+	hash, err := h.Hash(password)
+	if err != nil {
+		return 0, fmt.Errorf("verify ceiling: %w", err)
+	}
+	samples := make([]time.Duration, 0, n)
+	for range max(n, 1) {
+		start := time.Now()
+		ok, _, err := h.Verify(hash, password)
+		samples = append(samples, time.Since(start))
+		if err != nil || !ok {
+			return 0, fmt.Errorf("verify ceiling: verification failed (%v)", err)
+		}
+	}
+	return Median(samples), nil
+}
+
+// MeasureBcryptVerify returns the median time of n bcrypt verifications at
+// cost (the Go benchmarks run their users at bcrypt.MinCost).
+func MeasureBcryptVerify(cost, n int) (time.Duration, error) {
+	h, err := passwords.NewHasher(passwords.Bcrypt, passwords.Argon2Params{}, cost)
+	if err != nil {
+		return 0, fmt.Errorf("verify ceiling: %w", err)
+	}
+	return medianVerify(h, n)
+}
+
+// MeasureSign returns the median time of n RS256 signatures (crypto/rsa,
+// 2048-bit key, PKCS#1 v1.5 over SHA-256) of a token-sized payload,
+// hashing included.
+func MeasureSign(n int) (time.Duration, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return 0, fmt.Errorf("sign ceiling: %w", err)
+	}
+	payload := make([]byte, 600) // a compact access token's header.payload
+	rand.Read(payload)
+	samples := make([]time.Duration, 0, n)
+	for range max(n, 1) {
+		start := time.Now()
+		sum := sha256.Sum256(payload)
+		_, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+		samples = append(samples, time.Since(start))
+		if err != nil {
+			return 0, fmt.Errorf("sign ceiling: %w", err)
+		}
+	}
+	return Median(samples), nil
+}
+
+// MeasureDurableWrite returns the median time of n single-row INSERT
+// commits through sqlstore (WAL, synchronous=FULL, the server's settings):
+// CreateRefreshFamily of a family shaped like those the token endpoint
+// stores. The probe's file is created in dir and removed afterwards.
+func MeasureDurableWrite(ctx context.Context, dir string, n int) (time.Duration, error) {
+	probe, err := os.MkdirTemp(dir, "write-ceiling-")
+	if err != nil {
+		return 0, fmt.Errorf("write ceiling: %w", err)
+	}
+	defer os.RemoveAll(probe)
+	st, err := OpenProbeStore(ctx, filepath.Join(probe, "probe.db"))
+	if err != nil {
+		return 0, fmt.Errorf("write ceiling: %w", err)
+	}
+	defer st.Close()
+	const warmup = 5
+	samples := make([]time.Duration, 0, n)
+	for i := range max(n, 1) + warmup {
+		f := SampleFamily()
+		start := time.Now()
+		err := st.CreateRefreshFamily(ctx, f)
+		took := time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("write ceiling: %w", err)
+		}
+		if i >= warmup {
+			samples = append(samples, took)
+		}
+	}
+	return Median(samples), nil
+}
+
+// OpenProbeStore opens a SQLite sqlstore at path with a throwaway master
+// secret.
+func OpenProbeStore(ctx context.Context, path string) (*sqlstore.Store, error) {
+	master := make([]byte, 32)
+	rand.Read(master)
+	sealer, err := seal.New(master)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(ctx, path, sealer)
+}
+
+// SampleFamily is a refresh family shaped like one a password grant with
+// offline_access creates.
+func SampleFamily() *store.RefreshFamily {
+	now := time.Now()
+	id := tokens.NewFamilyID()
+	_, hash := tokens.NewRefreshToken(id)
+	return &store.RefreshFamily{
+		ID: id, ClientID: ids.Alnum(32), UserID: "auth0|" + ids.Hex(12),
+		Audience: "https://bench.example.com/", Scope: []string{"openid", "offline_access"},
+		Rotating: true, Current: [][]byte{hash}, CreatedAt: now, LastExchangedAt: now,
+		ExpiresAt: now.Add(30 * 24 * time.Hour), IdleExpiresAt: now.Add(15 * 24 * time.Hour),
+		InitialIP: "127.0.0.1", LastIP: "127.0.0.1", UserAgent: "Go-http-client/1.1",
+	}
+}

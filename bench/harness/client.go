@@ -1,0 +1,234 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is the outcome of one token request.
+type Result struct {
+	Status int    // 0 when the request never got an answer
+	Code   string // the error member of an error body
+	// Transport names a failure before any answer ("timeout", "refused", ...).
+	Transport    string
+	RefreshToken string
+	RetryAfter   time.Duration
+}
+
+// OK reports whether the server issued tokens.
+func (r Result) OK() bool { return r.Status == http.StatusOK && r.Code == "" && r.Transport == "" }
+
+// Key names the outcome for the error tally.
+func (r Result) Key() string {
+	switch {
+	case r.Transport != "":
+		return "transport " + r.Transport
+	case r.Code != "":
+		return strconv.Itoa(r.Status) + " " + r.Code
+	}
+	return strconv.Itoa(r.Status)
+}
+
+// NewHTTPClient returns a client that keeps up to conns connections alive
+// to one host, so every worker reuses its own connection as a real client
+// pool would.
+func NewHTTPClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil, // loopback only; never through a proxy
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+	}
+}
+
+// TokenClient posts to one server's /oauth/token.
+type TokenClient struct {
+	HTTP *http.Client
+	URL  string // base URL without trailing slash
+}
+
+// tokenBody is the part of a token response the load generator reads.
+type tokenBody struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	Error        string `json:"error"`
+}
+
+// Token posts form and reads the answer. Only a failure to build the
+// request is an error; everything the server or network does is a Result.
+func (c *TokenClient) Token(ctx context.Context, form url.Values) (Result, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return Result{}, fmt.Errorf("token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return Result{Transport: transportKind(err)}, nil
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Result{Status: resp.StatusCode, Transport: transportKind(err)}, nil
+	}
+	res := Result{Status: resp.StatusCode}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		res.RetryAfter = time.Duration(s) * time.Second
+	}
+	var body tokenBody
+	if err := json.Unmarshal(raw, &body); err != nil {
+		res.Code = "undecodable_body"
+		return res, nil
+	}
+	switch {
+	case body.Error != "":
+		res.Code = body.Error
+	case resp.StatusCode == http.StatusOK && body.AccessToken == "":
+		res.Code = "no_access_token"
+	}
+	res.RefreshToken = body.RefreshToken
+	return res, nil
+}
+
+// transportKind names a client-side failure without echoing the URL.
+func transportKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case strings.Contains(err.Error(), "connection refused"):
+		return "refused"
+	case strings.Contains(err.Error(), "connection reset"):
+		return "reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return "error"
+}
+
+// Management calls one server's Management API v2 with a bearer token.
+type Management struct {
+	HTTP  *http.Client
+	URL   string // base URL without trailing slash
+	Token string
+}
+
+// Call sends in (when not nil) as JSON to /api/v2+path, checks the status
+// and decodes the answer into out (when not nil).
+func (m *Management) Call(ctx context.Context, method, path string, in, out any, want int) error {
+	var rd io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, m.URL+"/api/v2"+path, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+m.Token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := m.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read: %w", method, path, err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, errorOf(raw))
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// errorOf returns the error and message members of an error body, never the
+// whole body (which could carry a secret).
+func errorOf(raw []byte) string {
+	var e struct {
+		Error            string `json:"error"`
+		ErrorCode        string `json:"errorCode"`
+		Message          string `json:"message"`
+		ErrorDescription string `json:"error_description"`
+	}
+	if json.Unmarshal(raw, &e) != nil {
+		return "(no JSON body)"
+	}
+	return strings.TrimSpace(strings.Join([]string{e.Error, e.ErrorCode, e.Message, e.ErrorDescription}, " "))
+}
+
+// ManagementToken gets a Management API token with client credentials.
+func ManagementToken(ctx context.Context, hc *http.Client, baseURL, issuer, clientID, clientSecret string) (string, error) {
+	form := url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {clientID},
+		"client_secret": {clientSecret}, "audience": {issuer + "api/v2/"},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("management token: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("management token: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("management token: %w", err)
+	}
+	var body tokenBody
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &body) != nil || body.AccessToken == "" {
+		return "", fmt.Errorf("management token: status %d: %s", resp.StatusCode, errorOf(raw))
+	}
+	return body.AccessToken, nil
+}
+
+// Issuer reads the server's issuer from its discovery document.
+func Issuer(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("discovery: status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil || doc.Issuer == "" {
+		return "", fmt.Errorf("discovery: no issuer (%v)", err)
+	}
+	return doc.Issuer, nil
+}
