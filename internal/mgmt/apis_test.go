@@ -76,7 +76,7 @@ func TestResourceServerByIDOrIdentifier(t *testing.T) {
 		body map[string]any
 	}{
 		{"identifier change", map[string]any{"identifier": "https://other"}},
-		{"unknown signing alg", map[string]any{"signing_alg": "ES256"}},
+		{"unknown signing alg", map[string]any{"signing_alg": "none"}},
 		{"token lifetime above 30 days", map[string]any{"token_lifetime": 2592001}},
 		{"web lifetime above token lifetime", map[string]any{"token_lifetime": 100, "token_lifetime_for_web": 200}},
 		{"short signing secret", map[string]any{"signing_secret": "tooshort"}},
