@@ -40,34 +40,16 @@ func TestErrorTable(t *testing.T) {
 	rt := body["refresh_token"].(string)
 
 	pw := func(kv ...string) map[string]string {
-		p := map[string]string{"grant_type": "password", "username": tn.Username, "password": tn.Password,
-			"client_id": tn.ClientID, "client_secret": tn.ClientSecret}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(p, kv[i])
-			} else {
-				p[kv[i]] = kv[i+1]
-			}
-		}
-		return p
+		return with(map[string]string{"grant_type": "password", "username": tn.Username, "password": tn.Password,
+			"client_id": tn.ClientID, "client_secret": tn.ClientSecret}, kv...)
 	}
 	cc := func(kv ...string) map[string]string {
-		p := map[string]string{"grant_type": "client_credentials", "client_id": m2mID, "client_secret": m2mSecret, "audience": tn.API}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(p, kv[i])
-			} else {
-				p[kv[i]] = kv[i+1]
-			}
-		}
-		return p
+		return with(map[string]string{"grant_type": "client_credentials", "client_id": m2mID, "client_secret": m2mSecret,
+			"audience": tn.API}, kv...)
 	}
 	rtp := func(token string, kv ...string) map[string]string {
-		p := map[string]string{"grant_type": "refresh_token", "refresh_token": token, "client_id": tn.ClientID, "client_secret": tn.ClientSecret}
-		for i := 0; i+1 < len(kv); i += 2 {
-			p[kv[i]] = kv[i+1]
-		}
-		return p
+		return with(map[string]string{"grant_type": "refresh_token", "refresh_token": token, "client_id": tn.ClientID,
+			"client_secret": tn.ClientSecret}, kv...)
 	}
 	rows := []struct {
 		row    int
@@ -164,4 +146,28 @@ func rawRequest(u, ctype, body string) *http.Request {
 	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
 	req.Header.Set("Content-Type", ctype)
 	return req
+}
+
+// with sets the key/value pairs kv in params; an empty value removes the key.
+func with(params map[string]string, kv ...string) map[string]string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(params, kv[i])
+		} else {
+			params[kv[i]] = kv[i+1]
+		}
+	}
+	return params
+}
+
+// TestDatabaseFailureIsServerError is row 34: when the database fails, the
+// client gets a 500 server_error that says nothing of the cause.
+func TestDatabaseFailureIsServerError(t *testing.T) {
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
+	e.App.Store.Close()
+	status, body := e.PasswordGrant(tn, nil)
+	if status != 500 || body["error"] != "server_error" || strings.Contains(body["error_description"].(string), "sql") {
+		t.Fatalf("%d %v", status, body)
+	}
 }
