@@ -36,10 +36,10 @@ type Authorization struct {
 
 	// NewFamily asks for a new refresh-token family (offline_access granted).
 	NewFamily bool
-	// Family, Presented and Verdict carry a refresh-token exchange.
+	// Family and Presented (the hash of the token shown) carry a
+	// refresh-token exchange.
 	Family    *store.RefreshFamily
 	Presented []byte
-	Verdict   tokens.Verdict
 	// Login, when set, is the successful password login to record (login
 	// count, time, IP, a rehashed password); it is saved together with the
 	// new refresh family, in one write, before the response is sent.
@@ -158,7 +158,7 @@ func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Clie
 	if err != nil {
 		return nil, ErrServer.WithCause(err)
 	}
-	resp := &TokenResponse{AccessToken: at, ExpiresIn: lifetime, TokenType: "Bearer", Scope: joinScopes(auth.Scopes)}
+	resp := &TokenResponse{AccessToken: at, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(auth.Scopes, " ")}
 	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
 		if resp.IDToken, err = h.Minter.IDToken(tokens.IDToken{Client: client, User: auth.User, Scopes: auth.Scopes, IssuedAt: now}); err != nil {
 			return nil, ErrServer.WithCause(err)
@@ -286,17 +286,6 @@ func setIdle(f *store.RefreshFamily, rt store.RefreshTokenSettings, now time.Tim
 
 func leeway(rt store.RefreshTokenSettings) time.Duration {
 	return time.Duration(rt.Leeway) * time.Second
-}
-
-func joinScopes(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += v
-	}
-	return out
 }
 
 // truncate bounds attacker-controlled strings echoed in errors and logs.

@@ -3,6 +3,7 @@ package tokens
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -60,7 +61,7 @@ func (m *Minter) AccessToken(at AccessToken) (string, int, error) {
 		IssuedAt:        numericDate(at.IssuedAt),
 		ExpiresAt:       numericDate(at.IssuedAt) + int64(lifetime),
 		AuthorizedParty: at.ClientID,
-		Scope:           joinScopes(at.Scopes),
+		Scope:           strings.Join(at.Scopes, " "),
 		GrantType:       at.GrantType,
 		Permissions:     at.Permissions,
 	}
@@ -178,19 +179,4 @@ func ProfileClaims(u *store.User, scopes []string) map[string]any {
 		c["phone_number_verified"] = u.PhoneVerified
 	}
 	return c
-}
-
-func joinScopes(s []string) string {
-	n := 0
-	for _, v := range s {
-		n += len(v) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, v := range s {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, v...)
-	}
-	return string(b)
 }

@@ -45,8 +45,7 @@ func (g *Refresh) Authorize(ctx context.Context, req *oauth.Request, client *sto
 	if f.ClientID != client.ClientID {
 		return nil, oauth.ErrInvalidRefresh.WithCause(errors.New("token of another client"))
 	}
-	verdict := tokens.Judge(f, hash, g.Now(), time.Duration(client.RefreshToken.Leeway)*time.Second)
-	switch verdict {
+	switch tokens.Judge(f, hash, g.Now(), time.Duration(client.RefreshToken.Leeway)*time.Second) {
 	case tokens.Refused:
 		return nil, oauth.ErrInvalidRefresh.WithCause(errors.New("expired or unknown token"))
 	case tokens.Reused:
@@ -98,6 +97,5 @@ func (g *Refresh) Authorize(ctx context.Context, req *oauth.Request, client *sto
 		Scopes:    scopes,
 		Family:    f,
 		Presented: hash,
-		Verdict:   verdict,
 	}, nil
 }
