@@ -276,3 +276,41 @@ func privateKeyClient(b *testing.B, e *env) (*rsa.PrivateKey, string) {
 	}
 	return key, client.ClientID
 }
+
+// BenchmarkRefusal compares the two refusals a password grant must not
+// tell apart: a known user with a wrong password, and an unknown user. Both
+// go through the real native hash (argon2id), so x-wrong-password near 1.0
+// means the timing gives nothing away.
+func BenchmarkRefusal(b *testing.B) {
+	ctx := context.Background()
+	cfg := harness.ServerConfig{Database: filepath.Join(b.TempDir(), "gatehouse.db"), PasswordHash: "argon2id"}
+	l, err := harness.StartLocal(ctx, cfg, harness.InProcess{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	tn, err := harness.Seed(ctx, l.Mgmt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &env{local: l, tn: tn}
+	refuse := func(b *testing.B, username string) time.Duration {
+		form := tn.PasswordForm()
+		form.Set("username", username)
+		form.Set("password", "not the password")
+		for b.Loop() {
+			if rec := e.post(form); rec.Code != 403 {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+		return perOp(b)
+	}
+	var wrong time.Duration
+	b.Run("wrong-password", func(b *testing.B) { wrong = refuse(b, tn.Username) })
+	b.Run("unknown-user", func(b *testing.B) {
+		d := refuse(b, "nobody-"+tn.Username)
+		if wrong > 0 {
+			reportRatio(b, d, wrong, "x-wrong-password")
+		}
+	})
+}
