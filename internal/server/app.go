@@ -239,6 +239,17 @@ func (a *App) routes() http.Handler {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.Handle("/api/v2/", management)
+	// Other methods on the Authentication API's paths get a JSON 405, not
+	// ServeMux's plain-text one.
+	for path, allow := range map[string]string{
+		"/oauth/token": "POST", "/oauth/revoke": "POST", "/userinfo": "GET, POST", "/healthz": "GET",
+		"/.well-known/openid-configuration": "GET", "/.well-known/jwks.json": "GET",
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			oauth.WriteError(w, oauth.Errorf(http.StatusMethodNotAllowed, "invalid_request", "Method %s is not allowed here", r.Method))
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
