@@ -232,6 +232,35 @@ func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
 	return promoted, m.Reload(ctx)
 }
 
+// ErrNotRevocable is returned by Revoke for a key that is not the previous
+// RS256 key: the current and next keys sign (or will sign) tokens.
+var ErrNotRevocable = errors.New("keys: only the previous signing key can be revoked")
+
+// Revoke withdraws the previous RS256 key: it leaves the JWKS, so tokens it
+// signed stop verifying, and it can never return.
+func (m *Manager) Revoke(ctx context.Context, kid string) (*store.SigningKey, error) {
+	var revoked *store.SigningKey
+	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
+		for _, k := range ks {
+			if k.KID != kid {
+				continue
+			}
+			if !k.Previous || k.Revoked {
+				return nil, ErrNotRevocable
+			}
+			now := m.now().UTC()
+			k.Previous, k.Revoked, k.RevokedAt = false, true, &now
+			revoked = k
+			return ks, nil
+		}
+		return nil, fmt.Errorf("keys: revoke %s: %w", kid, store.ErrNotFound)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return revoked, m.Reload(ctx)
+}
+
 // generate makes a new key for alg with a self-signed certificate.
 func (m *Manager) generate(alg jose.SignatureAlgorithm, now time.Time) (*store.SigningKey, error) {
 	var priv crypto.Signer

@@ -81,14 +81,21 @@ func TestEveryRouteChecksItsScopes(t *testing.T) {
 	for _, rt := range routes() {
 		t.Run(rt.pattern, func(t *testing.T) {
 			method, path, _ := strings.Cut(rt.pattern, " ")
-			path = strings.NewReplacer("{id}", "x", "{cred}", "y").Replace(path)
+			path = strings.NewReplacer("{id}", "x", "{cred}", "y", "{kid}", "k").Replace(path)
 			r := e.call(t, unrelated, method, path, nil)
+			expect, holds := "any", rt.scopes[:1]
+			if allScopesRequired[rt.pattern] {
+				expect, holds = "all", rt.scopes
+				if r := e.call(t, e.token(rt.scopes[0]), method, path, nil); r.status != http.StatusForbidden {
+					t.Errorf("holder of %s alone got %d", rt.scopes[0], r.status)
+				}
+			}
 			r.wantError(t, http.StatusForbidden, "insufficient_scope",
-				"Insufficient scope, expected any of: "+strings.Join(rt.scopes, ","))
+				"Insufficient scope, expected "+expect+" of: "+strings.Join(rt.scopes, ","))
 			// The scope check comes before anything else: a holder of the
-			// first scope gets past it.
-			if r := e.call(t, e.token(rt.scopes[0]), method, path, nil); r.status == http.StatusForbidden {
-				t.Errorf("holder of %s still refused: %s", rt.scopes[0], r.body)
+			// scopes gets past it.
+			if r := e.call(t, e.token(holds...), method, path, nil); r.status == http.StatusForbidden {
+				t.Errorf("holder of %v still refused: %s", holds, r.body)
 			}
 		})
 	}

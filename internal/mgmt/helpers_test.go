@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/keys"
+
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"golang.org/x/crypto/bcrypt"
@@ -38,6 +40,7 @@ type testEnv struct {
 	mu     sync.Mutex
 	tokens map[string]Principal
 	clock  time.Time
+	keys   *keys.Manager
 }
 
 func newEnv(t *testing.T) *testEnv {
@@ -52,12 +55,17 @@ func newEnv(t *testing.T) *testEnv {
 		tokens: map[string]Principal{adminToken: {Subject: "admin@clients", ClientID: "admin", Scopes: Scopes()}},
 		clock:  testNow,
 	}
+	e.keys = keys.NewManager(e.store, "tenant.example.com", e.now)
+	if err := e.keys.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	e.srv = httptest.NewServer(New(Config{
 		Store:        e.store,
 		Issuer:       testIssuer,
 		Hasher:       hasher,
 		Authenticate: e.authenticate,
 		Now:          e.now,
+		Keys:         e.keys,
 	}))
 	t.Cleanup(e.srv.Close)
 	return e

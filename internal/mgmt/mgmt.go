@@ -51,6 +51,17 @@ type Config struct {
 	Authenticate func(ctx context.Context, bearer string) (Principal, error)
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// Keys rotates and revokes the tenant's signing keys.
+	Keys KeyRotator
+}
+
+// KeyRotator is what the signing-key endpoints need of the key manager.
+type KeyRotator interface {
+	// Rotate makes the next key current and returns it.
+	Rotate(ctx context.Context) (*store.SigningKey, error)
+	// Revoke withdraws the previous key; any other is refused with
+	// keys.ErrNotRevocable.
+	Revoke(ctx context.Context, kid string) (*store.SigningKey, error)
 }
 
 type handler struct {
@@ -106,6 +117,11 @@ func routes() []route {
 		{"PATCH /api/v2/users/{id}", []string{"update:users", "update:users_app_metadata"}, (*handler).updateUser},
 		{"DELETE /api/v2/users/{id}", []string{"delete:users"}, (*handler).deleteUser},
 
+		{"GET /api/v2/keys/signing", []string{"read:signing_keys"}, (*handler).listSigningKeys},
+		{"GET /api/v2/keys/signing/{kid}", []string{"read:signing_keys"}, (*handler).getSigningKey},
+		{"POST /api/v2/keys/signing/rotate", []string{"create:signing_keys", "update:signing_keys"}, (*handler).rotateSigningKey},
+		{"PUT /api/v2/keys/signing/{kid}/revoke", []string{"update:signing_keys"}, (*handler).revokeSigningKey},
+
 		{"GET /api/v2/tenants/settings", []string{"read:tenant_settings"}, (*handler).getTenantSettings},
 		{"PATCH /api/v2/tenants/settings", []string{"update:tenant_settings"}, (*handler).updateTenantSettings},
 	}
@@ -147,7 +163,11 @@ func New(cfg Config) http.Handler {
 func (h *handler) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.authenticate(r)
-		if err == nil {
+		switch {
+		case err != nil:
+		case allScopesRequired[rt.pattern]:
+			err = requireAllScopes(p, rt.scopes...)
+		default:
 			err = requireScope(p, rt.scopes...)
 		}
 		if err == nil {
@@ -193,6 +213,24 @@ func requireScope(p Principal, scopes ...string) error {
 		Message: "Insufficient scope, expected any of: " + strings.Join(scopes, ","),
 	}
 }
+
+// requireAllScopes is requireScope for the few endpoints that need every
+// one of their scopes.
+func requireAllScopes(p Principal, scopes ...string) error {
+	for _, s := range scopes {
+		if !p.HasAny(s) {
+			return &apiError{
+				Status:  http.StatusForbidden,
+				Code:    "insufficient_scope",
+				Message: "Insufficient scope, expected all of: " + strings.Join(scopes, ","),
+			}
+		}
+	}
+	return nil
+}
+
+// allScopesRequired names the routes whose scopes are all required.
+var allScopesRequired = map[string]bool{"POST /api/v2/keys/signing/rotate": true}
 
 // fail renders err. Errors that are not *apiError are bugs or store
 // failures: they are logged and answered with a bare 500.

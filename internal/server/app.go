@@ -158,6 +158,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go a.reloadKeys(ctx)
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
 	if c, ok := a.Store.(*cache.Store); ok {
+		c.OnChange = func() {
+			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("reload signing keys", slog.Any("err", err))
+			}
+		}
 		go c.Run(ctx, cache.DefaultPoll)
 	}
 	errc := make(chan error, 1)
@@ -224,6 +229,7 @@ func (a *App) routes() http.Handler {
 		},
 		Now:    a.now,
 		Logger: a.Log,
+		Keys:   a.Keys,
 	})
 
 	mux := http.NewServeMux()

@@ -25,6 +25,11 @@ const DefaultPoll = time.Second
 type Store struct {
 	store.Store
 	log *slog.Logger
+	// OnChange, when set before Run, is called (on Run's goroutine) after a
+	// poll finds that the configuration changed through some node: the
+	// signing keys reload on it, so a rotation reaches every node within a
+	// poll interval.
+	OnChange func()
 
 	mu      sync.RWMutex
 	valid   bool   // false until the version is known, and after a failed poll
@@ -65,12 +70,15 @@ func (c *Store) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			c.poll(ctx)
+			if c.poll(ctx) && c.OnChange != nil {
+				c.OnChange()
+			}
 		}
 	}
 }
 
-func (c *Store) poll(ctx context.Context) {
+// poll checks the version and reports whether it changed.
+func (c *Store) poll(ctx context.Context) (changed bool) {
 	v, err := c.Store.ConfigVersion(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -84,9 +92,11 @@ func (c *Store) poll(ctx context.Context) {
 		c.valid = false
 		c.flushLocked()
 	case !c.valid || v != c.version:
+		changed = c.valid && v != c.version
 		c.version, c.valid = v, true
 		c.flushLocked()
 	}
+	return changed
 }
 
 func (c *Store) flush() {
