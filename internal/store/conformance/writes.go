@@ -34,10 +34,14 @@ func writeTests() []test {
 		}},
 		{"ConcurrentReplacesLetOneWin", func(t *testing.T, s store.Store) {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "")))
+			// Every writer reads the same version before any of them writes.
+			read := make([]*store.RefreshFamily, 10)
+			for i := range read {
+				read[i] = ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))
+			}
 			var wg sync.WaitGroup
 			wins := make(chan int, 10)
-			for i := range 10 {
-				f := ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))
+			for i, f := range read {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
