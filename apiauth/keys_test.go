@@ -391,6 +391,9 @@ func TestKeyRotationWithoutFailedRequests(t *testing.T) {
 	current.Store(&tok1)
 
 	var served, failed atomic.Int64
+	// A request for tok1 still in flight when k1 is withdrawn may rightly
+	// fail: on a loaded machine one can outlast a whole phase.
+	var k1Withdrawn atomic.Bool
 	var firstFailure atomic.Pointer[string]
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -404,8 +407,9 @@ func TestKeyRotationWithoutFailedRequests(t *testing.T) {
 					return
 				default:
 				}
-				status, err := call(*current.Load())
-				if err != nil || status != http.StatusOK {
+				tok := *current.Load()
+				status, err := call(tok)
+				if (err != nil || status != http.StatusOK) && !(tok == tok1 && k1Withdrawn.Load()) {
 					failed.Add(1)
 					msg := fmt.Sprintf("status %d, err %v", status, err)
 					firstFailure.CompareAndSwap(nil, &msg)
@@ -438,6 +442,7 @@ func TestKeyRotationWithoutFailedRequests(t *testing.T) {
 	expectStatus(tok1, http.StatusOK) // both keys are published
 
 	// k1 is withdrawn; once the cache is stale the validator drops it.
+	k1Withdrawn.Store(true)
 	ti.setKeys(t, k2)
 	clock.Advance(apiauth.DefaultCacheTTL)
 	progress("requests after the old key left")
