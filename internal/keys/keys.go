@@ -64,7 +64,6 @@ type Manager struct {
 	current  map[jose.SignatureAlgorithm]*Key
 	byKID    map[string]*Key // every non-revoked key
 	jwks     []byte
-	loadedAt time.Time
 	reloadMu sync.Mutex
 }
 
@@ -158,7 +157,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return fmt.Errorf("keys: encode jwks: %w", err)
 	}
 	m.mu.Lock()
-	m.current, m.byKID, m.jwks, m.loadedAt = current, byKID, jwks, m.now()
+	m.current, m.byKID, m.jwks = current, byKID, jwks
 	m.mu.Unlock()
 	return nil
 }
@@ -186,13 +185,6 @@ func (m *Manager) JWKS() []byte {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.jwks
-}
-
-// LoadedAt says when the set was last read from the store.
-func (m *Manager) LoadedAt() time.Time {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.loadedAt
 }
 
 // Rotate makes the next RS256 key current, the current key previous (still

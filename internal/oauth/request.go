@@ -47,9 +47,6 @@ type BasicCredentials struct {
 	ClientID, ClientSecret string
 }
 
-// Param returns a body parameter ("" when absent).
-func (r *Request) Param(name string) string { return r.Params[name] }
-
 var errBadContentType = errors.New("unsupported content type")
 
 // ParseRequest reads and parses r's body (form or JSON) and Basic header.

@@ -30,10 +30,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
 
-// keyReloadInterval bounds how long a node takes to see a key rotation
-// another node made.
-const keyReloadInterval = time.Minute
-
 // App is a running gatehouse: its store, keys and HTTP handler.
 type App struct {
 	Config  config.Config
@@ -155,9 +151,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
-	go a.reloadKeys(ctx)
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
 	if c, ok := a.Store.(*cache.Store); ok {
+		// Keys reload whenever the configuration version moves, so a
+		// rotation made through another node reaches this one within a poll.
 		c.OnChange = func() {
 			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Warn("reload signing keys", slog.Any("err", err))
@@ -178,22 +175,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// reloadKeys picks up key rotations made through other nodes.
-func (a *App) reloadKeys(ctx context.Context) {
-	t := time.NewTicker(keyReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Warn("reload signing keys", slog.Any("err", err))
-			}
-		}
-	}
 }
 
 // Close releases the store.

@@ -199,11 +199,16 @@ func written[T any](c *Store, v T, err error) (T, error) {
 	return v, err
 }
 
+// flushed is written for writes that return only an error.
+func (c *Store) flushed(err error) error {
+	c.flush()
+	return err
+}
+
 // Configuration writes: pass through, then flush.
 
 func (c *Store) CreateClient(ctx context.Context, v *store.Client) error {
-	_, err := written(c, 0, c.Store.CreateClient(ctx, v))
-	return err
+	return c.flushed(c.Store.CreateClient(ctx, v))
 }
 
 func (c *Store) UpdateClient(ctx context.Context, id string, fn func(*store.Client) error) (*store.Client, error) {
@@ -212,13 +217,11 @@ func (c *Store) UpdateClient(ctx context.Context, id string, fn func(*store.Clie
 }
 
 func (c *Store) DeleteClient(ctx context.Context, id string) error {
-	_, err := written(c, 0, c.Store.DeleteClient(ctx, id))
-	return err
+	return c.flushed(c.Store.DeleteClient(ctx, id))
 }
 
 func (c *Store) CreateClientGrant(ctx context.Context, v *store.ClientGrant) error {
-	_, err := written(c, 0, c.Store.CreateClientGrant(ctx, v))
-	return err
+	return c.flushed(c.Store.CreateClientGrant(ctx, v))
 }
 
 func (c *Store) UpdateClientGrant(ctx context.Context, id string, fn func(*store.ClientGrant) error) (*store.ClientGrant, error) {
@@ -227,13 +230,11 @@ func (c *Store) UpdateClientGrant(ctx context.Context, id string, fn func(*store
 }
 
 func (c *Store) DeleteClientGrant(ctx context.Context, id string) error {
-	_, err := written(c, 0, c.Store.DeleteClientGrant(ctx, id))
-	return err
+	return c.flushed(c.Store.DeleteClientGrant(ctx, id))
 }
 
 func (c *Store) CreateResourceServer(ctx context.Context, v *store.ResourceServer) error {
-	_, err := written(c, 0, c.Store.CreateResourceServer(ctx, v))
-	return err
+	return c.flushed(c.Store.CreateResourceServer(ctx, v))
 }
 
 func (c *Store) UpdateResourceServer(ctx context.Context, id string, fn func(*store.ResourceServer) error) (*store.ResourceServer, error) {
@@ -242,13 +243,11 @@ func (c *Store) UpdateResourceServer(ctx context.Context, id string, fn func(*st
 }
 
 func (c *Store) DeleteResourceServer(ctx context.Context, id string) error {
-	_, err := written(c, 0, c.Store.DeleteResourceServer(ctx, id))
-	return err
+	return c.flushed(c.Store.DeleteResourceServer(ctx, id))
 }
 
 func (c *Store) CreateConnection(ctx context.Context, v *store.Connection) error {
-	_, err := written(c, 0, c.Store.CreateConnection(ctx, v))
-	return err
+	return c.flushed(c.Store.CreateConnection(ctx, v))
 }
 
 func (c *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
@@ -257,8 +256,7 @@ func (c *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.
 }
 
 func (c *Store) DeleteConnection(ctx context.Context, id string) error {
-	_, err := written(c, 0, c.Store.DeleteConnection(ctx, id))
-	return err
+	return c.flushed(c.Store.DeleteConnection(ctx, id))
 }
 
 func (c *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantSettings) error) (*store.TenantSettings, error) {
