@@ -19,7 +19,7 @@ func TestShapes(t *testing.T) {
 			t.Errorf("%q does not match %s", c.got, c.want)
 		}
 	}
-	if Alnum(32) == Alnum(32) {
+	if a, b := Alnum(32), Alnum(32); a == b {
 		t.Error("two random ids are equal")
 	}
 }
