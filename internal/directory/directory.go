@@ -6,6 +6,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -32,6 +33,51 @@ type Result struct {
 
 // ErrUnsupportedStrategy is returned for connections no verifier serves.
 var ErrUnsupportedStrategy = errors.New("directory: connection strategy does not support passwords")
+
+// Errors a strategy returns from CheckUser (and, for ErrUnavailable, from
+// Verify) so the pipeline can answer as Auth0 does without knowing the
+// strategy.
+var (
+	// ErrUserGone: the directory no longer has the user.
+	ErrUserGone = errors.New("directory: user no longer exists")
+	// ErrUserBlocked: the directory has disabled the user.
+	ErrUserBlocked = errors.New("directory: user is disabled")
+	// ErrUnavailable: the directory could not be asked (down, timed out).
+	// Never a wrong password, never counted by brute-force protection.
+	ErrUnavailable = errors.New("directory: connection unavailable")
+)
+
+// Strategy is one connection type as a plug-in ("auth0", "ad", ...): it
+// owns the schema of its connections' options. A strategy that checks
+// passwords also implements PasswordVerifier; one whose users can vanish
+// or be disabled outside gatehouse also implements UserChecker.
+type Strategy interface {
+	// Name is the strategy value of the connections it serves.
+	Name() string
+	// ValidateOptions checks a connection's options as the Management API
+	// receives them (create, or update replacing them wholesale) and
+	// returns them as they should be stored: defaults filled in, secrets
+	// sealed or kept as the strategy needs. An *OptionsError names the
+	// offending field.
+	ValidateOptions(options json.RawMessage) (json.RawMessage, error)
+}
+
+// UserChecker is the refresh-time check of a strategy whose users live
+// elsewhere (as Dex's RefreshConnector): nil when user may still get
+// tokens, ErrUserGone, ErrUserBlocked, or another error (ErrUnavailable
+// when the directory cannot be asked).
+type UserChecker interface {
+	CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error
+}
+
+// OptionsError is a connection option that fails validation; Field is its
+// path ("options.password_policy"), Message Auth0's wording.
+type OptionsError struct {
+	Field   string
+	Message string
+}
+
+func (e *OptionsError) Error() string { return e.Message }
 
 // Router sends each connection to the verifier of its strategy.
 type Router map[string]PasswordVerifier
