@@ -144,3 +144,14 @@ func (d *Database) Verify(ctx context.Context, conn *store.Connection, username,
 	}
 	return Result{User: u, NewPasswordHash: newHash}, true, nil
 }
+
+// Registry holds the strategies gatehouse serves, by name. The server
+// assembles it once; the login pipeline and the tenant's domain rules look
+// strategies up in it.
+type Registry map[string]Strategy
+
+// Lookup returns the strategy serving connections of that strategy name.
+func (r Registry) Lookup(name string) (Strategy, bool) {
+	s, ok := r[name]
+	return s, ok
+}
