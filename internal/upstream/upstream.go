@@ -1,0 +1,244 @@
+// Package upstream logs a user in at another identity provider with that
+// provider's own Resource Owner Password grant: what an enterprise
+// directory connection (Azure AD's "waad" strategy, or another OpenID
+// provider, an old Auth0 tenant included) does when an application sends
+// the user's typed credentials to gatehouse. The provider's ID token is
+// verified against its discovery document and JWKS before any claim in it
+// is believed.
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/apiauth"
+)
+
+// Errors of Login.
+var (
+	// ErrWrongCredentials: the provider refused the username or password.
+	ErrWrongCredentials = errors.New("upstream: wrong username or password")
+	// ErrUnavailable: the provider could not be asked, or answered with
+	// something other than tokens or a refusal of the credentials.
+	ErrUnavailable = errors.New("upstream: identity provider unavailable")
+)
+
+// Config is one upstream provider.
+type Config struct {
+	// Issuer is the provider's issuer URL; its discovery document names
+	// the token endpoint and the JWKS, and its ID tokens must carry it.
+	Issuer string
+	// TokenURL overrides the discovered token endpoint.
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	// Scope asked for; default "openid profile email".
+	Scope string
+	// Audience, when set, is sent as the audience parameter (Auth0 wants
+	// one for an access token; the ID token does not need it).
+	Audience string
+	// Timeout bounds one login (token request and key fetch); default 10 s.
+	Timeout time.Duration
+	// HTTPClient, when set, makes the requests (tests trust a test CA).
+	HTTPClient *http.Client
+}
+
+// Identity is the user the provider vouched for, from its ID token.
+type Identity struct {
+	Subject    string   // sub (Azure AD: also oid, which is preferred when present)
+	Email      string   // email, or Azure AD's preferred_username / upn
+	Verified   bool     // email_verified
+	Name       string   // name
+	GivenName  string   // given_name
+	FamilyName string   // family_name
+	Nickname   string   // nickname
+	Picture    string   // picture
+	Groups     []string // groups
+}
+
+// Client is safe for concurrent use.
+type Client struct {
+	cfg       Config
+	http      *http.Client
+	validator *apiauth.Validator
+	tokenURL  string
+}
+
+// New checks cfg, reads the provider's discovery document and prepares
+// ID-token verification; it fails with ErrUnavailable when the provider
+// cannot be reached, so a caller may try again later.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("upstream: issuer, client_id and client_secret are required")
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = "openid profile email"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: cfg.Timeout}
+	}
+	c := &Client{cfg: cfg, http: hc, tokenURL: cfg.TokenURL}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if c.tokenURL == "" {
+		var doc struct {
+			Issuer        string `json:"issuer"`
+			TokenEndpoint string `json:"token_endpoint"`
+		}
+		if err := c.getJSON(ctx, strings.TrimSuffix(cfg.Issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+			return nil, err
+		}
+		if doc.Issuer != cfg.Issuer {
+			return nil, fmt.Errorf("upstream: discovery names issuer %q, want %q", doc.Issuer, cfg.Issuer)
+		}
+		c.tokenURL = doc.TokenEndpoint
+	}
+	if u, err := url.Parse(c.tokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("upstream: token endpoint %q is not an http(s) URL", c.tokenURL)
+	}
+	v, err := apiauth.New(ctx, apiauth.Config{Issuer: cfg.Issuer, Audience: cfg.ClientID, HTTPClient: hc, FetchTimeout: cfg.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	c.validator = v
+	return c, nil
+}
+
+// Login sends username and password to the provider and returns the
+// identity its verified ID token names.
+func (c *Client) Login(ctx context.Context, username, password string) (*Identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	form := url.Values{
+		"grant_type": {"password"}, "username": {username}, "password": {password},
+		"client_id": {c.cfg.ClientID}, "client_secret": {c.cfg.ClientSecret}, "scope": {c.cfg.Scope},
+	}
+	if c.cfg.Audience != "" {
+		form.Set("audience", c.cfg.Audience)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: token request: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: token response: %v", ErrUnavailable, err)
+	}
+	var tr struct {
+		IDToken string `json:"id_token"`
+		Error   string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK {
+		// invalid_grant is the RFC 6749 answer to wrong credentials (Auth0
+		// and gatehouse send it with 403, Azure AD with 400).
+		if tr.Error == "invalid_grant" && resp.StatusCode < 500 {
+			return nil, ErrWrongCredentials
+		}
+		return nil, fmt.Errorf("%w: token endpoint answered %d %s", ErrUnavailable, resp.StatusCode, truncate(tr.Error))
+	}
+	if tr.IDToken == "" {
+		return nil, fmt.Errorf("%w: no id_token in the response (is openid in the scope?)", ErrUnavailable)
+	}
+	claims, err := c.validator.Validate(ctx, tr.IDToken)
+	if err != nil {
+		return nil, fmt.Errorf("%w: id_token: %v", ErrUnavailable, err)
+	}
+	var raw struct {
+		OID               string   `json:"oid"`
+		Email             string   `json:"email"`
+		EmailVerified     any      `json:"email_verified"`
+		PreferredUsername string   `json:"preferred_username"`
+		UPN               string   `json:"upn"`
+		Name              string   `json:"name"`
+		GivenName         string   `json:"given_name"`
+		FamilyName        string   `json:"family_name"`
+		Nickname          string   `json:"nickname"`
+		Picture           string   `json:"picture"`
+		Groups            []string `json:"groups"`
+	}
+	if err := claims.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: id_token claims: %v", ErrUnavailable, err)
+	}
+	id := &Identity{
+		Subject: claims.Subject, Email: raw.Email, Name: raw.Name, GivenName: raw.GivenName,
+		FamilyName: raw.FamilyName, Nickname: raw.Nickname, Picture: raw.Picture, Groups: raw.Groups,
+	}
+	if raw.OID != "" {
+		id.Subject = raw.OID
+	}
+	if id.Email == "" {
+		id.Email = firstNonEmpty(raw.PreferredUsername, raw.UPN)
+	}
+	switch v := raw.EmailVerified.(type) {
+	case bool:
+		id.Verified = v
+	case string:
+		id.Verified = v == "true"
+	}
+	if id.Subject == "" {
+		return nil, fmt.Errorf("%w: id_token has no subject", ErrUnavailable)
+	}
+	return id, nil
+}
+
+// Ping reads the discovery document again: the connection's status.
+func (c *Client) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var doc map[string]any
+	return c.getJSON(ctx, strings.TrimSuffix(c.cfg.Issuer, "/")+"/.well-known/openid-configuration", &doc)
+}
+
+func (c *Client) getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w: GET %s answered %d", ErrUnavailable, u, resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("%w: GET %s: %v", ErrUnavailable, u, err)
+	}
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func truncate(s string) string {
+	if len(s) > 100 {
+		return s[:100]
+	}
+	return s
+}

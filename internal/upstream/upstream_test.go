@@ -1,0 +1,82 @@
+package upstream_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// TestLoginAgainstAnotherGatehouse: a second gatehouse plays the upstream
+// identity provider.
+func TestLoginAgainstAnotherGatehouse(t *testing.T) {
+	t.Parallel()
+	idp := testenv.Start(t)
+	tn := idp.SeedTenant()
+	ctx := context.Background()
+	c, err := upstream.New(ctx, upstream.Config{Issuer: idp.Issuer, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Login(ctx, tn.Username, tn.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != tn.UserID || id.Email != tn.Username || id.GivenName != "Ann" {
+		t.Fatalf("identity = %+v, want %s %s", id, tn.UserID, tn.Username)
+	}
+	if _, err := c.Login(ctx, tn.Username, "wrong password"); !errors.Is(err, upstream.ErrWrongCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := c.Login(ctx, "nobody@example.com", "x"); !errors.Is(err, upstream.ErrWrongCredentials) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// TestForgedIDTokenRefused: a token endpoint that answers with an ID token
+// the issuer did not sign is "unavailable", never a login.
+func TestForgedIDTokenRefused(t *testing.T) {
+	t.Parallel()
+	idp := testenv.Start(t)
+	tn := idp.SeedTenant()
+	forger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		// header.payload.signature with a payload naming the real issuer
+		w.Write([]byte(`{"id_token":"eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJpc3MiOiJ4Iiwic3ViIjoiYWRtaW4ifQ.c2ln","token_type":"Bearer"}`))
+	}))
+	defer forger.Close()
+	ctx := context.Background()
+	c, err := upstream.New(ctx, upstream.Config{Issuer: idp.Issuer, TokenURL: forger.URL, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, tn.Username, tn.Password); !errors.Is(err, upstream.ErrUnavailable) {
+		t.Fatalf("forged id_token: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestProviderDown(t *testing.T) {
+	t.Parallel()
+	idp := testenv.Start(t)
+	tn := idp.SeedTenant()
+	ctx := context.Background()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	c, err := upstream.New(ctx, upstream.Config{Issuer: idp.Issuer, TokenURL: dead.URL, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, tn.Username, tn.Password); !errors.Is(err, upstream.ErrUnavailable) {
+		t.Fatalf("provider down: %v, want ErrUnavailable", err)
+	}
+	if _, err := upstream.New(ctx, upstream.Config{Issuer: dead.URL + "/", ClientID: "x", ClientSecret: "y"}); !errors.Is(err, upstream.ErrUnavailable) {
+		t.Fatalf("New with the provider down: %v, want ErrUnavailable", err)
+	}
+}
