@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -63,6 +64,18 @@ func invalidProp(prop, format string, args ...any) *apiError {
 func invalidQuery(prop, format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "invalid_query_string",
 		Message: "Query validation error: '" + fmt.Sprintf(format, args...) + "' on property " + prop + "."}
+}
+
+// invalidURI is Auth0's 400 for a path parameter that fails validation.
+func invalidURI(prop, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_uri",
+		Message: "Path validation error: '" + fmt.Sprintf(format, args...) + "' on property " + prop + "."}
+}
+
+// printable makes a name safe to echo in an error message: invalid UTF-8
+// and NUL become "?".
+func printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 }
 
 // lookupErr turns store.ErrNotFound into the resource's 404.
@@ -129,7 +142,27 @@ func decodeBody(r *http.Request, dst any, open byte) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return invalidBody("Invalid request payload JSON format")
 	}
-	return nil
+	// encoding/json rewrites invalid UTF-8 to U+FFFD and keeps the last of
+	// repeated keys; the body is refused instead, as the Authentication API
+	// refuses such form parameters.
+	return textErr(input.CheckJSON(b))
+}
+
+// textErr turns an input.CheckJSON error into Auth0's validation message.
+func textErr(err error) error {
+	var dup *input.DuplicateKeyError
+	var te *input.TextError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &dup):
+		return invalidProp(printable(dup.Key), "Duplicate property")
+	case errors.As(err, &te) && te.Key != "":
+		return invalidProp(printable(te.Key), "%s", input.ErrInvalidText)
+	case errors.As(err, &te):
+		return invalidBody("%s", input.ErrInvalidText)
+	}
+	return invalidBody("Invalid request payload JSON format")
 }
 
 // bodyErr turns an encoding/json error into Auth0's validation message.

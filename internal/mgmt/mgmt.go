@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -171,6 +173,9 @@ func (h *handler) endpoint(rt route) http.Handler {
 			err = requireScope(p, rt.scopes...)
 		}
 		if err == nil {
+			err = checkText(r, rt.pattern)
+		}
+		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 			err = rt.serve(h, w, r, p)
 		}
@@ -178,6 +183,35 @@ func (h *handler) endpoint(rt route) http.Handler {
 			h.fail(w, r, rt, p, err)
 		}
 	})
+}
+
+// checkText refuses path segments and query parameters that are not valid
+// text (invalid UTF-8, NUL): PostgreSQL would fail on them where SQLite
+// answers, so both stores see only text the API has checked.
+func checkText(r *http.Request, pattern string) error {
+	for rest := pattern; ; {
+		_, after, ok := strings.Cut(rest, "{")
+		if !ok {
+			break
+		}
+		name, tail, _ := strings.Cut(after, "}")
+		rest = tail
+		if input.Text(r.PathValue(name)) != nil {
+			return invalidURI(name, "%s", input.ErrInvalidText)
+		}
+	}
+	q := r.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if input.Text(k) != nil {
+			return invalidQuery(printable(k), "%s", input.ErrInvalidText)
+		}
+		for _, v := range q[k] {
+			if input.Text(v) != nil {
+				return invalidQuery(k, "%s", input.ErrInvalidText)
+			}
+		}
+	}
+	return nil
 }
 
 func (h *handler) authenticate(r *http.Request) (Principal, error) {

@@ -67,7 +67,12 @@ type settings struct {
 	mutate   []func(*config.Config)
 	server   []server.Option
 	postgres bool
+	log      *slog.Logger
 }
+
+// WithLogger makes gatehouse log to l instead of discarding its log, so a
+// test can look at what was logged.
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
 
 // WithConfig edits the configuration before the server starts.
 func WithConfig(f func(*config.Config)) Option {
@@ -133,7 +138,11 @@ func start(t testing.TB, st settings) *Env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	clock := &Clock{}
-	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler), append([]server.Option{server.WithClock(clock.Now)}, st.server...)...)
+	log := st.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	app, err := server.Open(ctx, cfg, log, append([]server.Option{server.WithClock(clock.Now)}, st.server...)...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
