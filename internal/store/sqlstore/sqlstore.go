@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -146,6 +147,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
+	if err := createOwnerOnly(abs); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
 	// A file: URI lets any path through; SQLite decodes %XX escapes in it.
 	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(abs)
 	busy := fmt.Sprintf("_busy_timeout=%d", sqliteBusyTimeout.Milliseconds())
@@ -174,6 +178,22 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxIdleConns(readers)
 	s.dialect, s.r, s.w = DialectSQLite, r, w
 	return nil
+}
+
+// createOwnerOnly creates an empty database file readable by its owner
+// only, as it holds emails and password hashes. SQLite would create it 0644
+// whatever the umask, and gives the WAL and shared-memory files it creates
+// later the database file's mode, so this decides all three. An existing
+// file keeps the mode its operator gave it.
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
