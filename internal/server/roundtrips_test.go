@@ -1,11 +1,12 @@
 package server_test
 
 import (
+	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/server"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
@@ -32,48 +33,57 @@ func TestRoundTripsPerGrant(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			counter := &testenv.Counter{}
-			lite, pg := testenv.CountingDrivers(counter)
-			e := testenv.Start(t, append(c.opts, testenv.WithServerOptions(server.WithStoreOptions(sqlstore.WithDriverNames(lite, pg))))...)
+			e := testenv.Start(t, append(c.opts, testenv.WithRoundTripCounter(counter))...)
 			tn := e.SeedTenant(rotating(0, 2592000, 1296000))
 			m2m := e.API("POST", "/clients", map[string]any{"name": "m2m", "app_type": "non_interactive", "grant_types": []string{"client_credentials"}}, 201)
 			e.API("POST", "/client-grants", map[string]any{"client_id": m2m["client_id"], "audience": tn.API, "scope": []string{"read:sample"}}, 201)
 
-			// The fewest seen in a few tries, in case a background task
-			// (the key reload) lands inside one.
-			measure := func(name string, limit [2]int64, do func() int) {
+			// Each request's database calls are counted apart from
+			// everything else the server does meanwhile, so every request
+			// after the first (which fills the configuration cache) must
+			// keep within the limit.
+			post := func(key string, v url.Values) (int, map[string]any) {
+				req, _ := http.NewRequest("POST", e.URL+"/oauth/token", strings.NewReader(v.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set(testenv.CountHeader, key)
+				status, body, _ := e.Do(req)
+				return status, body
+			}
+			measure := func(name string, limit [2]int64, form func() url.Values, next func(body map[string]any)) {
 				t.Helper()
-				best := [2]int64{1 << 30, 1 << 30}
-				for range 3 {
-					counter.Reset()
-					if status := do(); status != 200 {
-						t.Fatalf("%s: status %d", name, status)
+				for i := range 4 {
+					key := fmt.Sprintf("%s %d", name, i)
+					status, body := post(key, form())
+					if status != 200 {
+						t.Fatalf("%s: status %d %v", name, status, body)
 					}
-					rt, tx := counter.Counts()
-					if rt < best[0] {
-						best = [2]int64{rt, tx}
+					next(body)
+					if i == 0 {
+						continue
 					}
-				}
-				t.Logf("%s: %d round trips, %d transactions", name, best[0], best[1])
-				if best[0] > limit[0] || best[1] > limit[1] {
-					t.Errorf("%s: %d round trips and %d transactions, want at most %d and %d", name, best[0], best[1], limit[0], limit[1])
+					rt, tx := counter.Request(key).Counts()
+					t.Logf("%s: %d round trips, %d transactions", key, rt, tx)
+					if rt > limit[0] || tx > limit[1] {
+						t.Errorf("%s: %d round trips and %d transactions, want at most %d and %d", key, rt, tx, limit[0], limit[1])
+					}
 				}
 			}
 			var rt string
-			measure("password grant", c.password, func() int {
-				status, body := e.PasswordGrant(tn, nil)
-				rt, _ = body["refresh_token"].(string)
-				return status
-			})
-			measure("refresh grant", c.refresh, func() int {
-				status, body := refresh(e, tn, rt)
-				rt, _ = body["refresh_token"].(string)
-				return status
-			})
-			measure("client credentials", c.m2m, func() int {
-				status, _ := e.PostForm("/oauth/token", url.Values{"grant_type": {"client_credentials"},
-					"client_id": {m2m["client_id"].(string)}, "client_secret": {m2m["client_secret"].(string)}, "audience": {tn.API}})
-				return status
-			})
+			keepRefreshToken := func(body map[string]any) { rt, _ = body["refresh_token"].(string) }
+			measure("password grant", c.password, func() url.Values {
+				return url.Values{
+					"grant_type": {"password"}, "username": {tn.Username}, "password": {tn.Password},
+					"audience": {tn.API}, "scope": {"openid profile email offline_access read:sample"},
+					"client_id": {tn.ClientID}, "client_secret": {tn.ClientSecret},
+				}
+			}, keepRefreshToken)
+			measure("refresh grant", c.refresh, func() url.Values {
+				return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {tn.ClientID}, "client_secret": {tn.ClientSecret}}
+			}, keepRefreshToken)
+			measure("client credentials", c.m2m, func() url.Values {
+				return url.Values{"grant_type": {"client_credentials"},
+					"client_id": {m2m["client_id"].(string)}, "client_secret": {m2m["client_secret"].(string)}, "audience": {tn.API}}
+			}, func(map[string]any) {})
 		})
 	}
 }

@@ -5,46 +5,104 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strings"
+	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
+
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
-// Counter counts the calls that reach the database driver: every one is a
-// round trip (on PostgreSQL over the network; on SQLite into the engine).
-// A transaction is an explicit BEGIN or a write outside one (autocommit).
-// The configuration cache's once-a-second version check belongs to no
-// request and is not counted.
+// CountHeader names the request header whose value a Counter files the
+// request's database calls under.
+const CountHeader = "Gatehouse-Test-Count"
+
+// Counter counts the calls that reach the database driver, per HTTP
+// request: every one is a round trip (on PostgreSQL over the network; on
+// SQLite into the engine). A transaction is an explicit BEGIN or a write
+// outside one (autocommit).
+//
+// A call is tied to the request that issued it through its context, so
+// background work (the configuration cache's version check, a key reload)
+// is never counted, however the scheduler interleaves it with a request.
 type Counter struct {
+	mu    sync.Mutex
+	byKey map[string]*Tally
+}
+
+// Tally is what one request asked of the database.
+type Tally struct {
 	roundTrips, transactions atomic.Int64
 }
 
-// Reset zeroes the counts.
-func (c *Counter) Reset() { c.roundTrips.Store(0); c.transactions.Store(0) }
+// Counts returns the round trips and transactions.
+func (t *Tally) Counts() (roundTrips, transactions int64) {
+	return t.roundTrips.Load(), t.transactions.Load()
+}
 
-// Counts returns the round trips and transactions since the last Reset.
-func (c *Counter) Counts() (roundTrips, transactions int64) {
-	return c.roundTrips.Load(), c.transactions.Load()
+// WithRoundTripCounter runs gatehouse on counting drivers and files the
+// database calls of every request carrying CountHeader under its value.
+func WithRoundTripCounter(c *Counter) Option {
+	return func(s *settings) {
+		lite, pg := CountingDrivers(c)
+		s.server = append(s.server, server.WithStoreOptions(sqlstore.WithDriverNames(lite, pg)))
+		s.wrap = append(s.wrap, c.handler)
+	}
+}
+
+// Request returns the tally of the requests sent with CountHeader key
+// (zero when none reached the database).
+func (c *Counter) Request(key string) *Tally {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = make(map[string]*Tally)
+	}
+	t, ok := c.byKey[key]
+	if !ok {
+		t = &Tally{}
+		c.byKey[key] = t
+	}
+	return t
+}
+
+type tallyKey struct{}
+
+// handler puts the tally of the request's CountHeader into its context,
+// where the counting drivers find it.
+func (c *Counter) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if key := r.Header.Get(CountHeader); key != "" {
+			r = r.WithContext(context.WithValue(r.Context(), tallyKey{}, c.Request(key)))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tallyOf returns the tally ctx belongs to, or nil for uncounted work.
+func tallyOf(ctx context.Context) *Tally {
+	t, _ := ctx.Value(tallyKey{}).(*Tally)
+	return t
 }
 
 var driverSeq atomic.Int64
 
 // CountingDrivers registers database/sql drivers that wrap SQLite's and
 // PostgreSQL's and count into c; pass their names to
-// sqlstore.WithDriverNames.
+// sqlstore.WithDriverNames. WithRoundTripCounter does both.
 func CountingDrivers(c *Counter) (sqliteName, postgresName string) {
 	n := driverSeq.Add(1)
 	sqliteName, postgresName = fmt.Sprintf("sqlite-counting-%d", n), fmt.Sprintf("pgx-counting-%d", n)
-	sql.Register(sqliteName, &countingDriver{inner: &sqlite.Driver{}, c: c})
-	sql.Register(postgresName, &countingDriver{inner: stdlib.GetDefaultDriver(), c: c})
+	sql.Register(sqliteName, &countingDriver{inner: &sqlite.Driver{}})
+	sql.Register(postgresName, &countingDriver{inner: stdlib.GetDefaultDriver()})
 	return sqliteName, postgresName
 }
 
 type countingDriver struct {
 	inner driver.Driver
-	c     *Counter
 }
 
 func (d *countingDriver) Open(name string) (driver.Conn, error) {
@@ -52,45 +110,53 @@ func (d *countingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: conn, c: d.c}, nil
+	return &countingConn{Conn: conn}, nil
 }
 
 // countingConn forwards every optional interface both drivers implement,
 // so database/sql takes the same paths it would without the wrapper.
+// database/sql uses a connection from one goroutine at a time.
 type countingConn struct {
 	driver.Conn
-	c    *Counter
-	inTx bool
+	tx *Tally // the tally of the open transaction's BEGIN; nil outside one
+	in bool   // a transaction is open
 }
 
 func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	c.c.roundTrips.Add(1)
-	if !c.inTx {
-		c.c.transactions.Add(1)
+	if t := tallyOf(ctx); t != nil {
+		t.roundTrips.Add(1)
+		if !c.in {
+			t.transactions.Add(1)
+		}
 	}
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	if !strings.Contains(q, "FROM config_version") {
-		c.c.roundTrips.Add(1)
+	if t := tallyOf(ctx); t != nil {
+		t.roundTrips.Add(1)
 	}
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
 func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	c.c.roundTrips.Add(1)
+	if t := tallyOf(ctx); t != nil {
+		t.roundTrips.Add(1)
+	}
 	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	c.c.roundTrips.Add(1)
-	c.c.transactions.Add(1)
+	t := tallyOf(ctx)
+	if t != nil {
+		t.roundTrips.Add(1)
+		t.transactions.Add(1)
+	}
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	c.inTx = true
+	c.tx, c.in = t, true
 	return &countingTx{Tx: tx, conn: c}, nil
 }
 
@@ -122,19 +188,26 @@ func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
+// countingTx counts COMMIT and ROLLBACK, which carry no context, against
+// the request that began the transaction.
 type countingTx struct {
 	driver.Tx
 	conn *countingConn
 }
 
+func (t *countingTx) end() {
+	if t.conn.tx != nil {
+		t.conn.tx.roundTrips.Add(1)
+	}
+	t.conn.tx, t.conn.in = nil, false
+}
+
 func (t *countingTx) Commit() error {
-	t.conn.c.roundTrips.Add(1)
-	t.conn.inTx = false
+	t.end()
 	return t.Tx.Commit()
 }
 
 func (t *countingTx) Rollback() error {
-	t.conn.c.roundTrips.Add(1)
-	t.conn.inTx = false
+	t.end()
 	return t.Tx.Rollback()
 }

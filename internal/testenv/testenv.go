@@ -68,6 +68,7 @@ type settings struct {
 	server   []server.Option
 	postgres bool
 	log      *slog.Logger
+	wrap     []func(http.Handler) http.Handler // around the App's handler, innermost first
 }
 
 // WithLogger makes gatehouse log to l instead of discarding its log, so a
@@ -146,6 +147,9 @@ func start(t testing.TB, st settings) *Env {
 	if err != nil {
 		cancel()
 		t.Fatal(err)
+	}
+	for _, w := range st.wrap {
+		app.Handler = w(app.Handler)
 	}
 	done := make(chan struct{})
 	go func() {

@@ -35,6 +35,7 @@ type Store struct {
 	valid   bool   // false until the version is known, and after a failed poll
 	version int64  // the configuration version the maps hold
 	gen     uint64 // advanced by every flush, so a read racing one is not kept
+	writes  uint64 // configuration writes through this node, so a poll racing one is not kept
 	clients map[string]result[store.Client]
 	grants  map[[2]string]result[store.ClientGrant]
 	apis    map[string]result[store.ResourceServer]
@@ -79,10 +80,16 @@ func (c *Store) Run(ctx context.Context, interval time.Duration) {
 
 // poll checks the version and reports whether it changed.
 func (c *Store) poll(ctx context.Context) (changed bool) {
+	c.mu.RLock()
+	writes := c.writes
+	c.mu.RUnlock()
 	v, err := c.Store.ConfigVersion(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case c.writes != writes:
+		// A write through this node ended meanwhile and recorded a version
+		// read after it: newer than v, or as new.
 	case err != nil:
 		// Serve from the database until it answers again, rather than from
 		// a cache nobody can vouch for.
@@ -192,74 +199,99 @@ func (c *Store) GetTenantSettings(ctx context.Context) (*store.TenantSettings, e
 	return &cp, nil
 }
 
-// written flushes after a configuration write through this node, so this
-// node never serves what it has just changed.
-func written[T any](c *Store, v T, err error) (T, error) {
-	c.flush()
+// afterWrite runs after every configuration write through this node: it
+// flushes, so this node never serves what it has just changed, and records
+// the version read after the write, so the next poll does not take this
+// node's own change for another node's (which would flush a second time and
+// reload the signing keys).
+func (c *Store) afterWrite(ctx context.Context) {
+	// The write is done: a caller leaving now must not cost the cache.
+	v, err := c.Store.ConfigVersion(context.WithoutCancel(ctx))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	c.flushLocked()
+	if err != nil {
+		// Read through until a poll vouches for the cache again.
+		c.valid = false
+		return
+	}
+	if !c.valid || v > c.version {
+		c.version, c.valid = v, true
+	}
+}
+
+// written is afterWrite for writes that return a record.
+func written[T any](ctx context.Context, c *Store, v T, err error) (T, error) {
+	c.afterWrite(ctx)
 	return v, err
 }
 
-// flushed is written for writes that return only an error.
-func (c *Store) flushed(err error) error {
-	c.flush()
+// flushed is afterWrite for writes that return only an error.
+func (c *Store) flushed(ctx context.Context, err error) error {
+	c.afterWrite(ctx)
 	return err
 }
 
 // Configuration writes: pass through, then flush.
 
 func (c *Store) CreateClient(ctx context.Context, v *store.Client) error {
-	return c.flushed(c.Store.CreateClient(ctx, v))
+	return c.flushed(ctx, c.Store.CreateClient(ctx, v))
 }
 
 func (c *Store) UpdateClient(ctx context.Context, id string, fn func(*store.Client) error) (*store.Client, error) {
 	v, err := c.Store.UpdateClient(ctx, id, fn)
-	return written(c, v, err)
+	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteClient(ctx context.Context, id string) error {
-	return c.flushed(c.Store.DeleteClient(ctx, id))
+	return c.flushed(ctx, c.Store.DeleteClient(ctx, id))
 }
 
 func (c *Store) CreateClientGrant(ctx context.Context, v *store.ClientGrant) error {
-	return c.flushed(c.Store.CreateClientGrant(ctx, v))
+	return c.flushed(ctx, c.Store.CreateClientGrant(ctx, v))
 }
 
 func (c *Store) UpdateClientGrant(ctx context.Context, id string, fn func(*store.ClientGrant) error) (*store.ClientGrant, error) {
 	v, err := c.Store.UpdateClientGrant(ctx, id, fn)
-	return written(c, v, err)
+	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteClientGrant(ctx context.Context, id string) error {
-	return c.flushed(c.Store.DeleteClientGrant(ctx, id))
+	return c.flushed(ctx, c.Store.DeleteClientGrant(ctx, id))
 }
 
 func (c *Store) CreateResourceServer(ctx context.Context, v *store.ResourceServer) error {
-	return c.flushed(c.Store.CreateResourceServer(ctx, v))
+	return c.flushed(ctx, c.Store.CreateResourceServer(ctx, v))
 }
 
 func (c *Store) UpdateResourceServer(ctx context.Context, id string, fn func(*store.ResourceServer) error) (*store.ResourceServer, error) {
 	v, err := c.Store.UpdateResourceServer(ctx, id, fn)
-	return written(c, v, err)
+	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteResourceServer(ctx context.Context, id string) error {
-	return c.flushed(c.Store.DeleteResourceServer(ctx, id))
+	return c.flushed(ctx, c.Store.DeleteResourceServer(ctx, id))
 }
 
 func (c *Store) CreateConnection(ctx context.Context, v *store.Connection) error {
-	return c.flushed(c.Store.CreateConnection(ctx, v))
+	return c.flushed(ctx, c.Store.CreateConnection(ctx, v))
 }
 
 func (c *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
 	v, err := c.Store.UpdateConnection(ctx, id, fn)
-	return written(c, v, err)
+	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteConnection(ctx context.Context, id string) error {
-	return c.flushed(c.Store.DeleteConnection(ctx, id))
+	return c.flushed(ctx, c.Store.DeleteConnection(ctx, id))
+}
+
+func (c *Store) ReplaceSigningKeys(ctx context.Context, fn func([]*store.SigningKey) ([]*store.SigningKey, error)) error {
+	return c.flushed(ctx, c.Store.ReplaceSigningKeys(ctx, fn))
 }
 
 func (c *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantSettings) error) (*store.TenantSettings, error) {
 	v, err := c.Store.UpdateTenantSettings(ctx, fn)
-	return written(c, v, err)
+	return written(ctx, c, v, err)
 }

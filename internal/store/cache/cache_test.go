@@ -103,6 +103,48 @@ func TestReadsComeFromMemoryUntilTheConfigurationChanges(t *testing.T) {
 	}
 }
 
+// A write through this node flushes once. The next poll must not take it
+// for another node's change: that flushed a second time, reloaded the
+// signing keys, and made the next request read its configuration again.
+func TestALocalWriteIsNotAChangeAtTheNextPoll(t *testing.T) {
+	ctx := context.Background()
+	db, _ := twoNodes(t)
+	inner := &counting{Store: db}
+	c := New(ctx, inner, slog.New(slog.DiscardHandler))
+	for _, write := range []struct {
+		name string
+		do   func() error
+	}{
+		{"create client", func() error { return c.CreateClient(ctx, &store.Client{ClientID: "app", Name: "one"}) }},
+		{"update client", func() error {
+			_, err := c.UpdateClient(ctx, "app", func(cl *store.Client) error { cl.Name = "two"; return nil })
+			return err
+		}},
+		{"replace signing keys", func() error {
+			return c.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
+				return append(ks, &store.SigningKey{KID: "k1", Alg: "RS256", PrivateKeyDER: []byte{1}}), nil
+			})
+		}},
+		{"update tenant settings", func() error {
+			_, err := c.UpdateTenantSettings(ctx, func(ts *store.TenantSettings) error { ts.FriendlyName = "x"; return nil })
+			return err
+		}},
+	} {
+		if err := write.do(); err != nil {
+			t.Fatalf("%s: %v", write.name, err)
+		}
+		c.GetClient(ctx, "app")
+		before := inner.reads.Load()
+		if c.poll(ctx) {
+			t.Errorf("%s: the next poll reported this node's own write as a change", write.name)
+		}
+		c.GetClient(ctx, "app")
+		if n := inner.reads.Load() - before; n != 0 {
+			t.Errorf("%s: %d database reads after the poll, want 0 (the poll flushed again)", write.name, n)
+		}
+	}
+}
+
 func TestReturnedRecordsAreCopies(t *testing.T) {
 	ctx := context.Background()
 	db, _ := twoNodes(t)
