@@ -1,122 +1,166 @@
 // Command gatehouse is a self-hosted authorization server that speaks
 // Auth0's Authentication and Management APIs.
 //
-//	gatehouse serve       run the server (embedded SQLite by default)
-//	gatehouse bootstrap   create Management API credentials and print them
-//	gatehouse version     print the version
+//	gatehouse serve          run the server (embedded SQLite by default)
+//	gatehouse bootstrap      create Management API credentials and print them
+//	gatehouse keys rotate    make the next signing key current
+//	gatehouse backup FILE    copy a SQLite database while it serves
+//	gatehouse config check   validate the configuration and show where each setting comes from
+//	gatehouse version        print the version
+//
+// Every command takes --help.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/ids"
-	"github.com/gatehouse/gatehouse/internal/server"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
 		}
-		os.Exit(2)
+		os.Exit(1)
 	}
 }
 
-const usage = `usage: gatehouse <command> [flags]
+// usageError is a mistake on the command line (exit status 2), as opposed
+// to a failure while running (exit status 1).
+type usageError struct{ error }
 
-commands:
-  serve       run the server (flags: gatehouse serve -h)
-  bootstrap   create an application that may call the Management API, print its credentials
-  version     print the version
-`
+func (u usageError) Unwrap() error { return u.error }
 
+// env is what a command needs from its surroundings, injected so tests run
+// commands in process.
+type env struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+}
+
+// run executes the command line args and returns its error; help and
+// version requests return nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("missing command")
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := e.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	_, err := root.ExecuteContextC(ctx)
+	if err != nil && !errors.As(err, new(usageError)) && isUsageMessage(err) {
+		err = usageError{err}
 	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], getenv, stderr)
-	case "bootstrap":
-		return bootstrap(ctx, args[1:], getenv, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "gatehouse", version)
+	return err
+}
+
+// isUsageMessage recognises cobra's own argument errors.
+func isUsageMessage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires ") || strings.Contains(msg, "unknown flag") || strings.Contains(msg, "unknown shorthand")
+}
+
+func (e *env) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "A self-hosted authorization server that speaks Auth0's APIs",
+		Long:          "gatehouse is a self-hosted authorization server that speaks Auth0's Authentication and Management APIs.",
+		Version:       buildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(e.stderr)
+			cmd.Usage()
+			return usageError{errors.New("missing command")}
+		},
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetVersionTemplate("gatehouse {{.Version}}\n")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see gatehouse %s --help)", err, cmdPath(cmd))}
+	})
+	root.AddCommand(e.serveCommand(), e.bootstrapCommand(), e.keysCommand(), e.backupCommand(), e.configCommand(), e.versionCommand())
+	return root
+}
+
+// cmdPath is the command's path without the program name.
+func cmdPath(cmd *cobra.Command) string {
+	return strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), "gatehouse"), " ")
+}
+
+// settingsCommand makes a command that reads the common settings: every
+// flag with its GATEHOUSE_* twin, and the environment-only ones listed in
+// its help.
+func (e *env) settingsCommand(use, short, long string) (*cobra.Command, *config.Flags) {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long + "\n\n" + environmentHelp(), Args: cobra.NoArgs}
+	flags := config.Register(cmd.Flags())
+	cmd.Flags().SortFlags = false
+	return cmd, flags
+}
+
+// environmentHelp lists the settings that come only from the environment.
+func environmentHelp() string {
+	var b strings.Builder
+	b.WriteString("Each flag has an environment twin (shown in its help) and a key of the same name in the --config file;\n")
+	b.WriteString("a flag wins over the environment, which wins over the file. Only from the environment:\n")
+	for _, s := range config.Settings {
+		if s.Name == "" {
+			fmt.Fprintf(&b, "  %s\n      %s\n", s.Env, s.Usage)
+		}
+	}
+	b.WriteString("  " + config.ConfigFileEnv + "\n      the configuration file, as --config")
+	return b.String()
+}
+
+func (e *env) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version of this binary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(e.stdout, "gatehouse", buildVersion())
+			return nil
+		},
+	}
+}
+
+// load reads the settings of cmd, naming the command in its errors.
+func (e *env) load(flags *config.Flags) (config.Config, error) {
+	return flags.Load(e.getenv)
+}
+
+// requireExistingDatabase refuses to work on a SQLite file that does not
+// exist yet: commands other than serve change an existing tenant, and a
+// missing file means the wrong directory or a typo, not a wish for a new
+// database.
+func requireExistingDatabase(cfg config.Config, createFlag string) error {
+	if cfg.IsPostgres() {
 		return nil
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
-}
-
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		level = slog.LevelInfo
+	path := cfg.SQLitePath()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		msg := fmt.Sprintf("--database %s: no such database file; point --database (or GATEHOUSE_DATABASE) at the file gatehouse serve uses", path)
+		if createFlag != "" {
+			msg += ", or pass " + createFlag + " to make a new one"
+		}
+		return errors.New(msg)
+	} else if err != nil {
+		return fmt.Errorf("--database %s: %w", path, err)
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	start := time.Now()
-	cfg, err := config.Parse(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	app, err := server.Open(ctx, cfg, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer app.Close()
-	for _, n := range app.Notices {
-		log.Warn(n)
-	}
-	log.Info("gatehouse ready", slog.String("addr", ln.Addr().String()), slog.String("issuer", cfg.Issuer),
-		slog.String("version", version), slog.String("startup", time.Since(start).Round(time.Millisecond).String()))
-	return app.Serve(ctx, ln)
-}
-
-func bootstrap(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Parse(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	id, secret := ids.Alnum(32), ids.Alnum(64)
-	cfg.BootstrapClientID, cfg.BootstrapClientSecret = id, secret
-	app, err := server.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-	fmt.Fprintf(stdout, "Management API application created.\n  client_id:     %s\n  client_secret: %s\n  audience:      %sapi/v2/\n",
-		id, secret, cfg.Issuer)
 	return nil
 }

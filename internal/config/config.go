@@ -1,26 +1,37 @@
-// Package config turns flags and environment variables into one validated
-// Config. Every flag has an environment twin (GATEHOUSE_<NAME>); a flag on
-// the command line wins over the environment.
+// Package config turns command-line flags, GATEHOUSE_* environment variables
+// and an optional YAML file into one validated Config. Every setting is
+// declared once in the Settings table, which drives the flags, their
+// environment twins, the file's keys and the reference documentation; a flag
+// on the command line wins over the environment, which wins over the file.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
-// Config is everything gatehouse serve needs to start.
+// Config is everything gatehouse needs to start.
 type Config struct {
 	Addr     string // listen address
 	Issuer   string // public base URL with trailing slash
 	Database string // file path, sqlite:PATH or postgres:// URL
 	TLSCert  string
 	TLSKey   string
+	// DevTLS serves HTTPS with a local CA and a localhost certificate made
+	// next to the database.
+	DevTLS bool
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// the main one.
+	MetricsAddr string
 
 	// Secret is the master secret sealing secrets at rest (GATEHOUSE_SECRET).
 	// Empty: a file next to the SQLite database holds a generated one.
@@ -35,53 +46,196 @@ type Config struct {
 
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
+
+	// IssuerExplicit says the issuer was chosen (by --issuer or --addr from
+	// any source) rather than left at its default.
+	IssuerExplicit bool
+	// File is the configuration file read, if any.
+	File string
+	// Sources says where each setting came from, by its environment
+	// variable's name: "flag", "env", "file" or "default".
+	Sources map[string]string
+}
+
+// Setting is one configuration setting: its flag, environment variable and
+// file key (the flag's name), and how it lands in a Config.
+type Setting struct {
+	Name    string // flag name and file key; empty for environment-only settings
+	Env     string // environment variable
+	Default string // as shown in help and docs
+	Kind    string // string, int, bool or duration
+	Usage   string
+	// Secret settings come from the environment only, never from a flag
+	// (visible in ps) or the file (easily committed).
+	Secret bool
+	set    func(c *Config, v string) error
+}
+
+// Settings lists every setting in the order the documentation shows them.
+var Settings = []Setting{
+	{Name: "addr", Env: "GATEHOUSE_ADDR", Default: "127.0.0.1:8080", Kind: "string",
+		Usage: "listen address (host:port)",
+		set:   func(c *Config, v string) error { c.Addr = v; return nil }},
+	{Name: "issuer", Env: "GATEHOUSE_ISSUER", Kind: "string",
+		Usage: "public base URL with a trailing slash, every token's iss (default: from --addr)",
+		set:   func(c *Config, v string) error { c.Issuer = v; return nil }},
+	{Name: "database", Env: "GATEHOUSE_DATABASE", Default: "./gatehouse.db", Kind: "string",
+		Usage: "SQLite file (PATH or sqlite:PATH) or postgres:// URL",
+		set:   func(c *Config, v string) error { c.Database = v; return nil }},
+	{Name: "tls-cert", Env: "GATEHOUSE_TLS_CERT", Kind: "string",
+		Usage: "PEM certificate file: serve HTTPS",
+		set:   func(c *Config, v string) error { c.TLSCert = v; return nil }},
+	{Name: "tls-key", Env: "GATEHOUSE_TLS_KEY", Kind: "string",
+		Usage: "PEM private key file of --tls-cert",
+		set:   func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{Name: "dev-tls", Env: "GATEHOUSE_DEV_TLS", Default: "false", Kind: "bool",
+		Usage: "serve HTTPS with a local development CA and localhost certificate kept next to the database",
+		set:   func(c *Config, v string) (err error) { c.DevTLS, err = parseBool(v); return err }},
+	{Name: "metrics-addr", Env: "GATEHOUSE_METRICS_ADDR", Kind: "string",
+		Usage: "serve /metrics on this address instead of the main listener",
+		set:   func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{Name: "password-hash", Env: "GATEHOUSE_PASSWORD_HASH", Default: "argon2id", Kind: "string",
+		Usage: "native hash for new passwords: argon2id or bcrypt",
+		set:   func(c *Config, v string) error { c.PasswordHash = v; return nil }},
+	{Name: "hash-concurrency", Env: "GATEHOUSE_HASH_CONCURRENCY", Default: "0", Kind: "int",
+		Usage: "password hashes computed at once (0: the number of CPUs)",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.HashConcurrency); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "log-format", Env: "GATEHOUSE_LOG_FORMAT", Default: "json", Kind: "string",
+		Usage: "json or text",
+		set:   func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{Name: "log-level", Env: "GATEHOUSE_LOG_LEVEL", Default: "info", Kind: "string",
+		Usage: "debug, info, warn or error (debug adds a detail line per request)",
+		set:   func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{Env: "GATEHOUSE_SECRET", Secret: true,
+		Usage: "master secret that encrypts secrets at rest; required with PostgreSQL (the same on every node), generated into <database>.secret with SQLite when unset",
+		set:   func(c *Config, v string) error { c.Secret = v; return nil }},
+	{Env: "GATEHOUSE_BOOTSTRAP_CLIENT_ID", Secret: true,
+		Usage: "at every start, make sure this machine-to-machine application exists and may call the Management API with every scope",
+		set:   func(c *Config, v string) error { c.BootstrapClientID = v; return nil }},
+	{Env: "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", Secret: true,
+		Usage: "the secret of GATEHOUSE_BOOTSTRAP_CLIENT_ID (at least 16 characters)",
+		set:   func(c *Config, v string) error { c.BootstrapClientSecret = v; return nil }},
+}
+
+// ConfigFileEnv names the environment twin of --config.
+const ConfigFileEnv = "GATEHOUSE_CONFIG"
+
+// Flags holds a command's registered settings until Load reads them.
+type Flags struct {
+	fs     *pflag.FlagSet
+	values map[string]*flagValue
+	file   *string
+}
+
+// Register adds a flag for every setting (and --config) to fs.
+func Register(fs *pflag.FlagSet) *Flags {
+	f := &Flags{fs: fs, values: map[string]*flagValue{}}
+	for _, s := range Settings {
+		if s.Name == "" {
+			continue
+		}
+		v := &flagValue{kind: s.Kind, value: s.Default}
+		f.values[s.Name] = v
+		fl := fs.VarPF(v, s.Name, "", s.Usage+" ("+s.Env+")")
+		if s.Kind == "bool" {
+			fl.NoOptDefVal = "true"
+		}
+	}
+	f.file = fs.String("config", "", "YAML configuration file ("+ConfigFileEnv+"); flags and environment override it")
+	return f
+}
+
+// Load builds the Config: defaults, then the file, then the environment,
+// then the flags given on the command line, then validation.
+func (f *Flags) Load(getenv func(string) string) (Config, error) {
+	c, err := f.collect(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.finish()
+}
+
+func (f *Flags) collect(getenv func(string) string) (Config, error) {
+	c := Config{Sources: map[string]string{}}
+	chosen := map[string]bool{} // settings given by file, env or flag
+	for _, s := range Settings {
+		c.Sources[s.Env] = "default"
+		if s.Default != "" {
+			if err := s.set(&c, s.Default); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	c.File = getenv(ConfigFileEnv)
+	if f.fs.Changed("config") {
+		c.File = *f.file
+	}
+	if c.File != "" {
+		values, err := readFile(c.File)
+		if err != nil {
+			return Config{}, err
+		}
+		for _, s := range Settings {
+			if v, ok := values[s.Name]; ok && s.Name != "" {
+				if err := s.set(&c, v); err != nil {
+					return Config{}, fmt.Errorf("%s: %s: %w", c.File, s.Name, err)
+				}
+				chosen[s.Name], c.Sources[s.Env] = true, "file"
+			}
+		}
+	}
+	for _, s := range Settings {
+		if v := getenv(s.Env); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", s.Env, err)
+			}
+			chosen[s.Name], c.Sources[s.Env] = true, "env"
+		}
+	}
+	for _, s := range Settings {
+		if s.Name != "" && f.fs.Changed(s.Name) {
+			if err := s.set(&c, f.values[s.Name].value); err != nil {
+				return Config{}, fmt.Errorf("--%s: %w", s.Name, err)
+			}
+			chosen[s.Name], c.Sources[s.Env] = true, "flag"
+		}
+	}
+	c.IssuerExplicit = chosen["issuer"] || chosen["addr"]
+	return c, nil
 }
 
 // Parse reads args (without the program and subcommand names) with defaults
-// from getenv.
+// from getenv: the serve command's settings, for tests and tools that
+// start a server in process.
 func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	env := func(name, def string) string {
-		if v := getenv("GATEHOUSE_" + name); v != "" {
-			return v
-		}
-		return def
-	}
-	var c Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (GATEHOUSE_ADDR)")
-	fs.StringVar(&c.Issuer, "issuer", env("ISSUER", ""), "public base URL with trailing slash; every token's iss (GATEHOUSE_ISSUER; default from --addr)")
-	fs.StringVar(&c.Database, "database", env("DATABASE", "./gatehouse.db"), "SQLite file (PATH or sqlite:PATH) or postgres:// URL (GATEHOUSE_DATABASE)")
-	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", ""), "PEM certificate file: serve HTTPS (GATEHOUSE_TLS_CERT)")
-	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", ""), "PEM private key file (GATEHOUSE_TLS_KEY)")
-	fs.StringVar(&c.PasswordHash, "password-hash", env("PASSWORD_HASH", "argon2id"), "native hash for new passwords: argon2id or bcrypt (GATEHOUSE_PASSWORD_HASH)")
-	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes computed at once (GATEHOUSE_HASH_CONCURRENCY; default: number of CPUs)")
-	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "json"), "json or text (GATEHOUSE_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (GATEHOUSE_LOG_LEVEL)")
+	f := Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if c.HashConcurrency == 0 {
-		if _, err := fmt.Sscan(env("HASH_CONCURRENCY", "0"), &c.HashConcurrency); err != nil {
-			return Config{}, errors.New("GATEHOUSE_HASH_CONCURRENCY must be a number")
-		}
-	}
-	c.Secret = getenv("GATEHOUSE_SECRET")
-	c.BootstrapClientID = getenv("GATEHOUSE_BOOTSTRAP_CLIENT_ID")
-	c.BootstrapClientSecret = getenv("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET")
-	return c, c.finish()
+	return f.Load(getenv)
 }
 
-// finish fills derived defaults and validates.
+// finish fills derived defaults and validates. Every error names the
+// setting it is about.
 func (c *Config) finish() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
+	if c.DevTLS && c.TLSCert != "" {
+		return errors.New("--dev-tls and --tls-cert exclude each other")
+	}
 	if c.Issuer == "" {
-		c.Issuer = DefaultIssuer(c.Addr, c.TLSCert != "")
+		c.Issuer = DefaultIssuer(c.Addr, c.TLSCert != "" || c.DevTLS)
 	}
 	u, err := url.Parse(c.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -89,6 +243,9 @@ func (c *Config) finish() error {
 	}
 	if !strings.HasSuffix(c.Issuer, "/") {
 		c.Issuer += "/"
+	}
+	if err := c.checkDatabase(); err != nil {
+		return err
 	}
 	if c.PasswordHash != "argon2id" && c.PasswordHash != "bcrypt" {
 		return fmt.Errorf("--password-hash %q: want argon2id or bcrypt", c.PasswordHash)
@@ -108,7 +265,72 @@ func (c *Config) finish() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("--log-format %q: want json or text", c.LogFormat)
 	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
 	return nil
+}
+
+// checkDatabase refuses a database setting gatehouse cannot open, naming the
+// cause: an unsupported scheme, or a SQLite file whose directory is missing.
+// A PostgreSQL URL is never echoed: it may hold a password.
+func (c *Config) checkDatabase() error {
+	if c.Database == "" {
+		return errors.New("--database must not be empty")
+	}
+	if c.IsPostgres() {
+		if _, err := url.Parse(c.Database); err != nil {
+			return errors.New("--database: the postgres:// URL does not parse")
+		}
+		return nil
+	}
+	path := c.SQLitePath()
+	if !strings.HasPrefix(c.Database, "sqlite:") {
+		if scheme, ok := urlScheme(c.Database); ok {
+			return fmt.Errorf("--database: unsupported scheme %q: want a SQLite file path, sqlite:PATH, or a postgres:// URL", scheme)
+		}
+	}
+	if path == "" {
+		return errors.New("--database: the SQLite path is empty")
+	}
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--database %s: its directory %s cannot be used: %w", path, dir, unwrapPathError(err))
+	case !info.IsDir():
+		return fmt.Errorf("--database %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// unwrapPathError drops the *fs.PathError wrapper, whose path the caller
+// already names.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// urlScheme reports a URL-style scheme ("mysql" in mysql://...) at the
+// start of s; a Windows drive letter (C:\...) is not one.
+func urlScheme(s string) (string, bool) {
+	scheme, _, ok := strings.Cut(s, ":")
+	if !ok || len(scheme) < 2 {
+		return "", false
+	}
+	for i, r := range scheme {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		other := r >= '0' && r <= '9' || r == '+' || r == '.' || r == '-'
+		if !letter && (i == 0 || !other) {
+			return "", false
+		}
+	}
+	return scheme, true
 }
 
 // DefaultIssuer derives the issuer from the listen address: the host as
@@ -139,4 +361,72 @@ func (c Config) IsPostgres() bool {
 // SQLitePath returns the SQLite file path of the database setting.
 func (c Config) SQLitePath() string {
 	return strings.TrimPrefix(c.Database, "sqlite:")
+}
+
+// flagValue is a pflag.Value holding the raw text of a flag; Load converts
+// it with the setting's own parser so errors name the flag.
+type flagValue struct {
+	kind, value string
+}
+
+func (v *flagValue) String() string     { return v.value }
+func (v *flagValue) Set(s string) error { v.value = s; return nil }
+func (v *flagValue) Type() string       { return v.kind }
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+// Display is the effective value of s in c as config check shows it:
+// secrets only as set or unset, a PostgreSQL password masked.
+func (c Config) Display(s Setting) string {
+	if s.Secret {
+		var v string
+		switch s.Env {
+		case "GATEHOUSE_SECRET":
+			v = c.Secret
+		case "GATEHOUSE_BOOTSTRAP_CLIENT_ID":
+			return c.BootstrapClientID
+		case "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET":
+			v = c.BootstrapClientSecret
+		}
+		if v == "" {
+			return "(unset)"
+		}
+		return "(set)"
+	}
+	switch s.Name {
+	case "addr":
+		return c.Addr
+	case "issuer":
+		return c.Issuer
+	case "database":
+		if u, err := url.Parse(c.Database); err == nil && c.IsPostgres() {
+			return u.Redacted()
+		}
+		return c.Database
+	case "tls-cert":
+		return c.TLSCert
+	case "tls-key":
+		return c.TLSKey
+	case "dev-tls":
+		return fmt.Sprint(c.DevTLS)
+	case "metrics-addr":
+		return c.MetricsAddr
+	case "password-hash":
+		return c.PasswordHash
+	case "hash-concurrency":
+		return fmt.Sprint(c.HashConcurrency)
+	case "log-format":
+		return c.LogFormat
+	case "log-level":
+		return c.LogLevel
+	}
+	return ""
 }

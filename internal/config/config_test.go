@@ -2,6 +2,9 @@ package config
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +45,17 @@ func TestParse(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, nil, true},
 		{"stray argument", []string{"extra"}, nil, nil, true},
 		{"bad concurrency env", nil, map[string]string{"GATEHOUSE_HASH_CONCURRENCY": "many"}, nil, true},
+		{"mysql is not a database gatehouse speaks", []string{"--database", "mysql://u:p@h/db"}, nil, nil, true},
+		{"missing database directory", []string{"--database", "/nonexistent/dir/x.db"}, nil, nil, true},
+		{"windows-style path is a file", []string{"--database", "sqlite:" + os.TempDir() + "/c:x.db"}, nil, func(c Config) bool { return !c.IsPostgres() }, false},
+		{"unknown log level", []string{"--log-level", "loud"}, nil, nil, true},
+		{"dev-tls implies https", []string{"--dev-tls"}, nil, func(c Config) bool { return c.DevTLS && c.Issuer == "https://127.0.0.1:8080/" }, false},
+		{"dev-tls from env", nil, map[string]string{"GATEHOUSE_DEV_TLS": "true"}, func(c Config) bool { return c.DevTLS }, false},
+		{"issuer left to default", nil, nil, func(c Config) bool { return !c.IssuerExplicit }, false},
+		{"addr makes the issuer explicit", nil, map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:9"}, func(c Config) bool { return c.IssuerExplicit }, false},
+		{"sources", []string{"--addr", "127.0.0.1:1"}, map[string]string{"GATEHOUSE_LOG_LEVEL": "debug"}, func(c Config) bool {
+			return c.Sources["GATEHOUSE_ADDR"] == "flag" && c.Sources["GATEHOUSE_LOG_LEVEL"] == "env" && c.Sources["GATEHOUSE_DATABASE"] == "default"
+		}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,5 +67,67 @@ func TestParse(t *testing.T) {
 				t.Fatalf("config = %+v", cfg)
 			}
 		})
+	}
+}
+
+// TestFilePrecedence: a flag beats the environment, which beats the file,
+// which beats the default.
+func TestFilePrecedence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gatehouse.yaml")
+	os.WriteFile(file, []byte("addr: 127.0.0.1:7001\nlog-level: warn\nlog-format: text\nhash-concurrency: 3\ndev-tls: true\n"), 0o600)
+	env := map[string]string{"GATEHOUSE_CONFIG": file, "GATEHOUSE_LOG_LEVEL": "error", "GATEHOUSE_ADDR": "127.0.0.1:7002"}
+	c, err := Parse([]string{"--addr", "127.0.0.1:7003"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7003" || c.LogLevel != "error" || c.LogFormat != "text" || c.HashConcurrency != 3 || !c.DevTLS || c.PasswordHash != "argon2id" {
+		t.Errorf("config = %+v", c)
+	}
+	if c.Sources["GATEHOUSE_LOG_FORMAT"] != "file" || c.File != file {
+		t.Errorf("sources = %v, file %q", c.Sources, c.File)
+	}
+	c, err = Parse([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+	if err != nil || c.Addr != "127.0.0.1:7001" || c.LogLevel != "warn" || !c.IssuerExplicit {
+		t.Errorf("--config alone: %+v, %v", c, err)
+	}
+}
+
+// TestFileMistakesAreNamed: a bad file is refused with the key (and line)
+// at fault; secrets are refused in a file.
+func TestFileMistakesAreNamed(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, content, want string }{
+		{"unknown key", "adr: x\n", `unknown setting "adr"`},
+		{"secret in file", "secret: hunter2\n", "GATEHOUSE_SECRET"},
+		{"bootstrap secret in file", "bootstrap_client_secret: x\n", "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET"},
+		{"list value", "addr: [a, b]\n", "addr wants a single value"},
+		{"not a mapping", "- addr\n", "mapping"},
+		{"bad number", "hash-concurrency: lots\n", "hash-concurrency"},
+		{"bad bool", "dev-tls: maybe\n", "dev-tls"},
+		{"twice", "addr: a\naddr: b\n", "twice"},
+		{"bad yaml", "addr: [\n", "--config"},
+		{"bad value", "log-format: xml\n", "--log-format"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "gatehouse.yaml")
+			os.WriteFile(file, []byte(c.content), 0o600)
+			_, err := Parse([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error = %v, want it to mention %q", err, c.want)
+			}
+		})
+	}
+	if _, err := Parse([]string{"--config", "/nonexistent/gatehouse.yaml"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "/nonexistent/gatehouse.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(empty, nil, 0o600)
+	if _, err := Parse([]string{"--config", empty}, func(string) string { return "" }, io.Discard); err != nil {
+		t.Errorf("empty file: %v", err)
 	}
 }

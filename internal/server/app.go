@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/mgmt"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/oauth/grants"
@@ -40,6 +41,8 @@ type App struct {
 	Log     *slog.Logger
 	// Notices are messages for the operator printed once at start.
 	Notices []string
+	// Metrics are this App's Prometheus collectors (see ops.go).
+	Metrics *metrics.Metrics
 
 	now       func() time.Time
 	storeOpts []sqlstore.Option
@@ -221,10 +224,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /userinfo", userinfo)
 	mux.Handle("GET /.well-known/openid-configuration", oauth.Discovery(a.Config.Issuer))
 	mux.Handle("GET /.well-known/jwks.json", oauth.JWKS(a.Keys.JWKS))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write([]byte(`{"status":"ok"}`))
-	})
+	a.opsRoutes(mux) // /healthz, /readyz, /metrics
 	mux.Handle("/api/v2/", management)
 	// Other methods on the Authentication API's paths get a JSON 405, not
 	// ServeMux's plain-text one.
@@ -240,5 +240,5 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
-	return a.middleware(mux)
+	return a.middleware(a.instrument(limitBodies(mux)))
 }

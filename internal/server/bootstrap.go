@@ -17,9 +17,9 @@ func (a *App) bootstrap(ctx context.Context) error {
 	if err := a.ensureManagementAPI(ctx); err != nil {
 		return err
 	}
+	// Whether any application may call the Management API is the CLI's to
+	// tell the operator (cmd/gatehouse), after start.
 	if a.Config.BootstrapClientID == "" {
-		a.Notices = append(a.Notices, "No management credentials configured. Set GATEHOUSE_BOOTSTRAP_CLIENT_ID and "+
-			"GATEHOUSE_BOOTSTRAP_CLIENT_SECRET, or run `gatehouse bootstrap` to create an application for the Management API.")
 		return nil
 	}
 	return a.EnsureManagementClient(ctx, a.Config.BootstrapClientID, a.Config.BootstrapClientSecret)

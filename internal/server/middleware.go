@@ -36,7 +36,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 			}
 			a.Log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)), slog.String("ip", ip))
+				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", ip))
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
