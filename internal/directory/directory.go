@@ -1,7 +1,9 @@
-// Package directory verifies a user's password against the connection the
-// user belongs to. Each strategy (auth0 database, AD/LDAP) sits behind the
-// same small interface, with three outcomes: verified, refused, or failed
-// (so an unreachable directory is never reported as a wrong password).
+// Package directory declares what a connection strategy is (Strategy, and
+// the capabilities PasswordVerifier and UserChecker) and holds the
+// strategies gatehouse serves by name (Registry). Each strategy is its own
+// package (database for "auth0", ad for AD/LDAP); a password check has
+// three outcomes: verified, refused, or failed (so an unreachable directory
+// is never reported as a wrong password).
 package directory
 
 import (
@@ -10,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -79,72 +80,6 @@ type OptionsError struct {
 
 func (e *OptionsError) Error() string { return e.Message }
 
-// Router sends each connection to the verifier of its strategy.
-type Router map[string]PasswordVerifier
-
-// Verify implements PasswordVerifier.
-func (r Router) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
-	v, ok := r[conn.Strategy]
-	if !ok {
-		return Result{}, false, fmt.Errorf("%w: %q", ErrUnsupportedStrategy, conn.Strategy)
-	}
-	return v.Verify(ctx, conn, username, password)
-}
-
-// Database verifies users of "auth0" connections, whose profiles and
-// password hashes live in the store.
-type Database struct {
-	Users  store.Users
-	Hasher *passwords.Hasher
-	// Limit bounds concurrent hashes; nil means no bound.
-	Limit *passwords.Limiter
-}
-
-// hash runs fn under the limiter.
-func (d *Database) hash(ctx context.Context, fn func()) error {
-	if d.Limit == nil {
-		fn()
-		return nil
-	}
-	return d.Limit.Do(ctx, fn)
-}
-
-// Verify looks the user up by email or username and checks the password.
-// Unknown users cost one dummy hash verification, like a wrong password. A
-// hash in an older format or with weaker parameters is replaced by a native
-// one after a successful check.
-func (d *Database) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
-	u, err := d.Users.UserByIdentifier(ctx, conn.ID, username)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := d.hash(ctx, func() { d.Hasher.VerifyDummy(password) }); err != nil {
-			return Result{}, false, err
-		}
-		return Result{}, false, nil
-	}
-	if err != nil {
-		return Result{}, false, fmt.Errorf("directory: find user: %w", err)
-	}
-	var ok, rehash bool
-	var newHash string
-	if herr := d.hash(ctx, func() {
-		ok, rehash, err = d.Hasher.Verify(u.PasswordHash, password)
-		if ok && rehash {
-			newHash, _ = d.Hasher.Hash(password)
-		}
-	}); herr != nil {
-		return Result{}, false, herr
-	}
-	if err != nil {
-		// A malformed stored hash can never match; treat as a refusal but
-		// surface it so an operator sees it.
-		return Result{}, false, fmt.Errorf("directory: user %s: %w", u.UserID, err)
-	}
-	if !ok {
-		return Result{User: u}, false, nil
-	}
-	return Result{User: u, NewPasswordHash: newHash}, true, nil
-}
-
 // Registry holds the strategies gatehouse serves, by name. The server
 // assembles it once; the login pipeline and the tenant's domain rules look
 // strategies up in it.
@@ -154,4 +89,37 @@ type Registry map[string]Strategy
 func (r Registry) Lookup(name string) (Strategy, bool) {
 	s, ok := r[name]
 	return s, ok
+}
+
+// NewRegistry returns a registry of the given strategies, keyed by their
+// names; a later strategy of the same name replaces an earlier one.
+func NewRegistry(strategies ...Strategy) Registry {
+	r := make(Registry, len(strategies))
+	for _, s := range strategies {
+		r[s.Name()] = s
+	}
+	return r
+}
+
+// Verify implements PasswordVerifier for every strategy that checks
+// passwords; other strategies answer ErrUnsupportedStrategy.
+func (r Registry) Verify(ctx context.Context, conn *store.Connection, username, password string) (Result, bool, error) {
+	s, ok := r[conn.Strategy]
+	if !ok {
+		return Result{}, false, fmt.Errorf("%w: %q", ErrUnsupportedStrategy, conn.Strategy)
+	}
+	v, ok := s.(PasswordVerifier)
+	if !ok {
+		return Result{}, false, fmt.Errorf("%w: %q", ErrUnsupportedStrategy, conn.Strategy)
+	}
+	return v.Verify(ctx, conn, username, password)
+}
+
+// CheckUser implements UserChecker: strategies that have no refresh-time
+// check let every user through.
+func (r Registry) CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error {
+	if c, ok := r[conn.Strategy].(UserChecker); ok {
+		return c.CheckUser(ctx, conn, user)
+	}
+	return nil
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/ids"
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -178,7 +178,7 @@ func applyConnection(c *store.Connection, b *connectionBody) error {
 			c.Options = o.V
 		}
 		if c.Strategy == strategyDatabase {
-			if _, err := passwords.ParseDatabaseOptions(c.Options); err != nil {
+			if _, err := database.ParseOptions(c.Options); err != nil {
 				return invalidProp("options", "%s", err.Error())
 			}
 		}

@@ -15,8 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/ids"
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -105,7 +105,7 @@ func userExists() *apiError {
 }
 
 func weakPassword(err error) error {
-	var pe *passwords.PolicyError
+	var pe *database.PolicyError
 	if errors.As(err, &pe) {
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_password", Message: pe.Error()}
 	}
@@ -113,22 +113,22 @@ func weakPassword(err error) error {
 }
 
 // dbConnection finds the database connection a user body names.
-func (h *handler) dbConnection(r *http.Request, name string) (*store.Connection, passwords.DatabaseOptions, error) {
+func (h *handler) dbConnection(r *http.Request, name string) (*store.Connection, database.Options, error) {
 	conn, err := h.cfg.Store.ConnectionByName(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, passwords.DatabaseOptions{}, &apiError{Status: http.StatusBadRequest, Code: codeNoConnection,
+		return nil, database.Options{}, &apiError{Status: http.StatusBadRequest, Code: codeNoConnection,
 			Message: "The connection does not exist."}
 	}
 	if err != nil {
-		return nil, passwords.DatabaseOptions{}, fmt.Errorf("load connection %q: %w", name, err)
+		return nil, database.Options{}, fmt.Errorf("load connection %q: %w", name, err)
 	}
 	if conn.Strategy != strategyDatabase {
-		return nil, passwords.DatabaseOptions{}, invalidProp("connection",
+		return nil, database.Options{}, invalidProp("connection",
 			"Connection %s is not a database connection (strategy %s)", name, conn.Strategy)
 	}
-	opts, err := passwords.ParseDatabaseOptions(conn.Options)
+	opts, err := database.ParseOptions(conn.Options)
 	if err != nil {
-		return nil, passwords.DatabaseOptions{}, fmt.Errorf("connection %s: %w", conn.ID, err)
+		return nil, database.Options{}, fmt.Errorf("connection %s: %w", conn.ID, err)
 	}
 	return conn, opts, nil
 }
@@ -189,7 +189,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	setDefaultProfile(u)
-	if err := passwords.CheckPolicy(opts, b.Password.V, u); err != nil {
+	if err := database.CheckPolicy(opts, b.Password.V, u); err != nil {
 		return weakPassword(err)
 	}
 	if u.PasswordHash, err = h.hashPassword(b.Password.V); err != nil {
@@ -231,7 +231,7 @@ func gravatarURL(email, nickname string) string {
 
 // applyUser copies the profile properties of b onto u and validates them.
 // The password is the caller's business.
-func applyUser(u *store.User, b *userBody, opts passwords.DatabaseOptions) error {
+func applyUser(u *store.User, b *userBody, opts database.Options) error {
 	if b.Email.Set {
 		email := strings.ToLower(strings.TrimSpace(b.Email.V))
 		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > maxEmail {
@@ -339,7 +339,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, p Principal
 	if b.Connection.Set && b.Connection.V != cur.Connection {
 		return invalidProp("connection", "The user does not belong to connection %s", b.Connection.V)
 	}
-	var opts passwords.DatabaseOptions
+	var opts database.Options
 	if credentialChange {
 		if _, opts, err = h.dbConnection(r, cur.Connection); err != nil {
 			return err
@@ -353,7 +353,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	var hash string
 	if b.Password.Set {
-		if err := passwords.CheckPolicy(opts, b.Password.V, &preview); err != nil {
+		if err := database.CheckPolicy(opts, b.Password.V, &preview); err != nil {
 			return weakPassword(err)
 		}
 		if hash, err = h.hashPassword(b.Password.V); err != nil {

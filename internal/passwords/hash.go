@@ -1,7 +1,10 @@
-// Package passwords hashes and verifies user passwords and enforces a
-// database connection's password policy. New hashes use the native
-// algorithm; hashes imported from Auth0 (bcrypt $2a$/$2b$/$2y$) verify as
-// they are and are upgraded on the next successful login.
+// Package passwords owns the password hash formats: it hashes new passwords
+// with the native algorithm, verifies every supported format, says when a
+// hash should be replaced (rehash), names each hash's cost class, and
+// bounds how many hashes run at once (Limiter). Hashes imported from Auth0
+// (bcrypt $2a$/$2b$/$2y$) verify as they are and are upgraded on the next
+// successful login. Password policies belong to the connection strategy
+// (internal/directory/database).
 package passwords
 
 import (
@@ -39,9 +42,11 @@ var OWASPArgon2 = Argon2Params{MemoryKiB: 19456, Time: 2, Threads: 1}
 // BcryptCost is the cost Auth0 uses, and ours when bcrypt is native.
 const BcryptCost = 10
 
-// maxPasswordBytes bounds work per verification; bcrypt also ignores bytes
-// past 72, so longer passwords are refused at set time by the policy.
-const maxPasswordBytes = 1024
+// MaxVerifyBytes bounds work per verification: a longer password is
+// refused after a dummy verification, whatever the stored hash. bcrypt also
+// ignores bytes past 72, so longer passwords are refused at set time by the
+// connection's policy.
+const MaxVerifyBytes = 1024
 
 // ErrMalformedHash means a stored hash is in no format we know.
 var ErrMalformedHash = errors.New("passwords: malformed hash")
@@ -80,7 +85,7 @@ func NewHasher(native Algorithm, a Argon2Params, bcryptCost int) (*Hasher, error
 
 // Hash returns a new hash of password in the native format.
 func (h *Hasher) Hash(password string) (string, error) {
-	if len(password) > maxPasswordBytes {
+	if len(password) > MaxVerifyBytes {
 		return "", errors.New("passwords: password too long")
 	}
 	switch h.Native {
@@ -105,9 +110,9 @@ var b64 = base64.RawStdEncoding
 // Verify reports whether password matches hash, and whether the hash should
 // be replaced by a native one (other algorithm or weaker parameters).
 func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
-	if len(password) > maxPasswordBytes {
+	if len(password) > MaxVerifyBytes {
 		// Still spend the time, so length does not tell anything.
-		h.VerifyDummy(password[:maxPasswordBytes])
+		h.VerifyDummy(password[:MaxVerifyBytes])
 		return false, false, nil
 	}
 	switch {
@@ -142,6 +147,42 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 func (h *Hasher) VerifyDummy(password string) {
 	h.dummyOnce.Do(func() { h.dummy, _ = h.Hash(rand.Text()) })
 	h.Verify(h.dummy, password)
+}
+
+// Class names the cost class of a stored hash: its algorithm and the
+// parameters that set how long one verification takes ("bcrypt$10",
+// "argon2id$m=19456,t=2,p=1"). Verifications of one class cost the same
+// whatever the password, so a caller can learn each class's cost by
+// measuring it. ok is false for a hash in no format Verify accepts.
+func Class(hash string) (class string, ok bool) {
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		cost, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return "", false
+		}
+		return fmt.Sprintf("bcrypt$%d", cost), true
+	case strings.HasPrefix(hash, "$argon2id$"):
+		p, _, _, err := parseArgon2(hash)
+		if err != nil {
+			return "", false
+		}
+		return argon2Class(p), true
+	}
+	return "", false
+}
+
+func argon2Class(p Argon2Params) string {
+	return fmt.Sprintf("argon2id$m=%d,t=%d,p=%d", p.MemoryKiB, p.Time, p.Threads)
+}
+
+// NativeClass is the Class of the hashes h makes, and of the dummy hash
+// VerifyDummy checks.
+func (h *Hasher) NativeClass() string {
+	if h.Native == Bcrypt {
+		return fmt.Sprintf("bcrypt$%d", h.BcryptCost)
+	}
+	return argon2Class(h.Argon2)
 }
 
 func parseArgon2(hash string) (Argon2Params, []byte, []byte, error) {

@@ -75,7 +75,7 @@ func TestMalformedHashes(t *testing.T) {
 
 func TestOverlongPasswords(t *testing.T) {
 	h, _ := NewHasher(Argon2id, fastArgon, 0)
-	if _, err := h.Hash(strings.Repeat("a", maxPasswordBytes+1)); err == nil {
+	if _, err := h.Hash(strings.Repeat("a", MaxVerifyBytes+1)); err == nil {
 		t.Fatal("overlong password hashed")
 	}
 	hash, _ := h.Hash("a")
@@ -96,6 +96,34 @@ func BenchmarkVerify(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.h.Verify(hash, "correct horse battery staple")
+			}
+		})
+	}
+}
+
+func TestClass(t *testing.T) {
+	t.Parallel()
+	argon, _ := NewHasher(Argon2id, fastArgon, 0)
+	bc, _ := NewHasher(Bcrypt, Argon2Params{}, bcrypt.MinCost)
+	argonHash, _ := argon.Hash("pw")
+	bcryptHash, _ := bc.Hash("pw")
+	tests := []struct {
+		name, hash, want string
+		ok               bool
+	}{
+		{"native argon2id", argonHash, argon.NativeClass(), true},
+		{"native bcrypt", bcryptHash, bc.NativeClass(), true},
+		{"bcrypt names its cost", bcryptHash, "bcrypt$4", true},
+		{"argon2id names its parameters", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "argon2id$m=19456,t=2,p=1", true},
+		{"unknown format", "$1$md5$", "", false},
+		{"argon2id out of bounds", "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "", false},
+		{"empty", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Class(tt.hash)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("Class = %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
 			}
 		})
 	}

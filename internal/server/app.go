@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/mgmt"
@@ -193,7 +193,7 @@ func (a *App) minter() *tokens.Minter { return &tokens.Minter{Issuer: a.Config.I
 func (a *App) routes() http.Handler {
 	minter := a.minter()
 	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
-	dir := directory.Router{"auth0": &directory.Database{Users: a.Store, Hasher: a.Hasher, Limit: a.limit}}
+	dir := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log})
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log, Realm: true},

@@ -71,6 +71,12 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 	if errors.Is(err, passwords.ErrBusy) {
 		return nil, oauth.ErrBusy
 	}
+	if errors.Is(err, directory.ErrUnavailable) {
+		// The connection's directory could not be asked: not the user's
+		// fault, so neither a wrong password nor a server error.
+		return nil, oauth.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"The connection %s is not available. Try again later.", truncate(conn.Name)).WithCause(err)
+	}
 	if err != nil {
 		return nil, oauth.ErrServer.WithCause(err)
 	}

@@ -1,8 +1,6 @@
-package passwords
+package database
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,114 +41,6 @@ type PolicyError struct {
 func (e *PolicyError) Error() string { return e.Kind.Error() }
 func (e *PolicyError) Unwrap() error { return e.Kind }
 
-// DatabaseOptions is the part of an "auth0" (database) connection's options
-// that gatehouse acts on. Other keys of the options document are ignored here
-// and kept verbatim by the store.
-type DatabaseOptions struct {
-	RequiresUsername bool               `json:"requires_username"`
-	Validation       *ValidationOptions `json:"validation,omitempty"`
-
-	// PasswordPolicy is none, low, fair, good or excellent; empty means none.
-	PasswordPolicy            string                     `json:"passwordPolicy,omitempty"`
-	PasswordComplexityOptions *PasswordComplexityOptions `json:"password_complexity_options,omitempty"`
-	// PasswordHistory is stored and returned but not enforced: gatehouse
-	// keeps no history of a user's former password hashes.
-	PasswordHistory        *PasswordHistory        `json:"password_history,omitempty"`
-	PasswordNoPersonalInfo *PasswordNoPersonalInfo `json:"password_no_personal_info,omitempty"`
-	PasswordDictionary     *PasswordDictionary     `json:"password_dictionary,omitempty"`
-
-	BruteForceProtection *bool `json:"brute_force_protection,omitempty"`
-	DisableSignup        bool  `json:"disable_signup,omitempty"`
-}
-
-// ValidationOptions holds options.validation.
-type ValidationOptions struct {
-	Username *UsernameLength `json:"username,omitempty"`
-}
-
-// UsernameLength bounds usernames (Auth0 default 1…15).
-type UsernameLength struct {
-	Min int `json:"min"`
-	Max int `json:"max"`
-}
-
-// PasswordComplexityOptions holds options.password_complexity_options.
-type PasswordComplexityOptions struct {
-	// MinLength, when set, replaces the level's minimum length (as in Auth0).
-	MinLength int `json:"min_length,omitempty"`
-}
-
-// PasswordHistory holds options.password_history.
-type PasswordHistory struct {
-	Enable bool `json:"enable"`
-	Size   int  `json:"size,omitempty"`
-}
-
-// PasswordNoPersonalInfo holds options.password_no_personal_info.
-type PasswordNoPersonalInfo struct {
-	Enable bool `json:"enable"`
-}
-
-// PasswordDictionary holds options.password_dictionary.
-type PasswordDictionary struct {
-	Enable     bool     `json:"enable"`
-	Dictionary []string `json:"dictionary,omitempty"`
-}
-
-// Default username bounds of an Auth0 database connection.
-const (
-	defaultUsernameMin = 1
-	defaultUsernameMax = 15
-)
-
-// ParseDatabaseOptions reads the options document of an auth0 connection.
-// Empty or null options give the zero value (policy none). Known keys with
-// a wrong type or an out-of-range value are errors; unknown keys are ignored.
-func ParseDatabaseOptions(raw json.RawMessage) (DatabaseOptions, error) {
-	var o DatabaseOptions
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return o, nil
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return DatabaseOptions{}, fmt.Errorf("connection options: %w", err)
-	}
-	if err := o.Validate(); err != nil {
-		return DatabaseOptions{}, err
-	}
-	return o, nil
-}
-
-// Validate checks the values a caller may set.
-func (o DatabaseOptions) Validate() error {
-	switch o.PasswordPolicy {
-	case "", PolicyNone, PolicyLow, PolicyFair, PolicyGood, PolicyExcellent:
-	default:
-		return fmt.Errorf("passwordPolicy must be one of none, low, fair, good, excellent (got %q)", o.PasswordPolicy)
-	}
-	if c := o.PasswordComplexityOptions; c != nil && (c.MinLength < 0 || c.MinLength > MaxPasswordBytes) {
-		return fmt.Errorf("password_complexity_options.min_length must be between 1 and %d", MaxPasswordBytes)
-	}
-	if h := o.PasswordHistory; h != nil && (h.Size < 0 || h.Size > 24) {
-		return errors.New("password_history.size must be between 0 and 24")
-	}
-	if v := o.Validation; v != nil && v.Username != nil {
-		u := v.Username
-		if u.Min < 1 || u.Max > 128 || u.Min > u.Max {
-			return errors.New("validation.username needs 1 <= min <= max <= 128")
-		}
-	}
-	return nil
-}
-
-// UsernameBounds returns the allowed username length in characters.
-func (o DatabaseOptions) UsernameBounds() (min, max int) {
-	if o.Validation != nil && o.Validation.Username != nil {
-		return o.Validation.Username.Min, o.Validation.Username.Max
-	}
-	return defaultUsernameMin, defaultUsernameMax
-}
-
 // level is one of Auth0's preset strength rules.
 type level struct {
 	minLength int
@@ -182,7 +72,7 @@ func levelFor(name string) (level, bool) {
 // connection's options. u may be nil (no personal-information check then).
 // Lengths are counted in characters, except the 72-byte cap. The returned
 // error is a *PolicyError.
-func CheckPolicy(opts DatabaseOptions, password string, u *store.User) error {
+func CheckPolicy(opts Options, password string, u *store.User) error {
 	if len(password) > MaxPasswordBytes {
 		return &PolicyError{Kind: ErrTooLong, Rule: fmt.Sprintf("longer than %d bytes", MaxPasswordBytes)}
 	}

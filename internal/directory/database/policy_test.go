@@ -1,4 +1,4 @@
-package passwords
+package database
 
 import (
 	"encoding/json"
@@ -39,7 +39,7 @@ func TestCheckPolicyLevels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckPolicy(DatabaseOptions{PasswordPolicy: tt.policy}, tt.password, nil)
+			err := CheckPolicy(Options{PasswordPolicy: tt.policy}, tt.password, nil)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("CheckPolicy = %v, want nil", err)
@@ -65,27 +65,27 @@ func TestCheckPolicyOptions(t *testing.T) {
 	dict := &PasswordDictionary{Enable: true, Dictionary: []string{"Gatehouse2024"}}
 	tests := []struct {
 		name     string
-		opts     DatabaseOptions
+		opts     Options
 		password string
 		user     *store.User
 		want     error
 	}{
-		{"min_length replaces the level minimum upwards", DatabaseOptions{PasswordPolicy: PolicyLow,
+		{"min_length replaces the level minimum upwards", Options{PasswordPolicy: PolicyLow,
 			PasswordComplexityOptions: &PasswordComplexityOptions{MinLength: 12}}, "abcdefghijk", nil, ErrTooWeak},
-		{"min_length replaces the level minimum downwards", DatabaseOptions{PasswordPolicy: PolicyLow,
+		{"min_length replaces the level minimum downwards", Options{PasswordPolicy: PolicyLow,
 			PasswordComplexityOptions: &PasswordComplexityOptions{MinLength: 3}}, "abc", nil, nil},
-		{"built-in dictionary refuses common passwords", DatabaseOptions{PasswordDictionary: dict}, "Password123", nil, ErrTooCommon},
-		{"custom dictionary is case-insensitive", DatabaseOptions{PasswordDictionary: dict}, "gatehouse2024", nil, ErrTooCommon},
-		{"dictionary compares whole passwords", DatabaseOptions{PasswordDictionary: dict}, "gatehouse2024x", nil, nil},
-		{"dictionary off accepts common passwords", DatabaseOptions{}, "password", nil, nil},
-		{"personal info refuses email local part", DatabaseOptions{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
+		{"built-in dictionary refuses common passwords", Options{PasswordDictionary: dict}, "Password123", nil, ErrTooCommon},
+		{"custom dictionary is case-insensitive", Options{PasswordDictionary: dict}, "gatehouse2024", nil, ErrTooCommon},
+		{"dictionary compares whole passwords", Options{PasswordDictionary: dict}, "gatehouse2024x", nil, nil},
+		{"dictionary off accepts common passwords", Options{}, "password", nil, nil},
+		{"personal info refuses email local part", Options{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
 			"xxJDOE!99", user, ErrContainsUserInfo},
-		{"personal info refuses username", DatabaseOptions{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
+		{"personal info refuses username", Options{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
 			"my-janedoe-pw", user, ErrContainsUserInfo},
-		{"personal info ignores values under three characters", DatabaseOptions{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
+		{"personal info ignores values under three characters", Options{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
 			"jo-something", user, nil},
-		{"personal info off accepts", DatabaseOptions{}, "janedoe", user, nil},
-		{"personal info without a user accepts", DatabaseOptions{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
+		{"personal info off accepts", Options{}, "janedoe", user, nil},
+		{"personal info without a user accepts", Options{PasswordNoPersonalInfo: &PasswordNoPersonalInfo{Enable: true}},
 			"janedoe", nil, nil},
 	}
 	for _, tt := range tests {
@@ -101,14 +101,14 @@ func TestCheckPolicyOptions(t *testing.T) {
 	}
 }
 
-func TestParseDatabaseOptions(t *testing.T) {
+func TestParseOptions(t *testing.T) {
 	tests := []struct {
 		name    string
 		raw     string
 		wantErr bool
-		check   func(t *testing.T, o DatabaseOptions)
+		check   func(t *testing.T, o Options)
 	}{
-		{"empty is policy none", "", false, func(t *testing.T, o DatabaseOptions) {
+		{"empty is policy none", "", false, func(t *testing.T, o Options) {
 			if o.PasswordPolicy != "" || o.RequiresUsername {
 				t.Errorf("got %+v", o)
 			}
@@ -118,7 +118,7 @@ func TestParseDatabaseOptions(t *testing.T) {
 			"password_complexity_options":{"min_length":9},"password_history":{"enable":true,"size":5},
 			"password_dictionary":{"enable":true,"dictionary":["x"]},"password_no_personal_info":{"enable":true},
 			"validation":{"username":{"min":3,"max":20}},"brute_force_protection":true,"mfa":{"active":true}}`, false,
-			func(t *testing.T, o DatabaseOptions) {
+			func(t *testing.T, o Options) {
 				if o.PasswordPolicy != PolicyGood || !o.RequiresUsername || o.PasswordComplexityOptions.MinLength != 9 ||
 					!o.PasswordDictionary.Enable || !o.PasswordNoPersonalInfo.Enable || o.PasswordHistory.Size != 5 {
 					t.Errorf("got %+v", o)
@@ -127,7 +127,7 @@ func TestParseDatabaseOptions(t *testing.T) {
 					t.Errorf("UsernameBounds = %d, %d", lo, hi)
 				}
 			}},
-		{"default username bounds", `{}`, false, func(t *testing.T, o DatabaseOptions) {
+		{"default username bounds", `{}`, false, func(t *testing.T, o Options) {
 			if lo, hi := o.UsernameBounds(); lo != 1 || hi != 15 {
 				t.Errorf("UsernameBounds = %d, %d", lo, hi)
 			}
@@ -141,9 +141,9 @@ func TestParseDatabaseOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := ParseDatabaseOptions(json.RawMessage(tt.raw))
+			o, err := ParseOptions(json.RawMessage(tt.raw))
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseDatabaseOptions error = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("ParseOptions error = %v, wantErr %v", err, tt.wantErr)
 			}
 			if tt.check != nil {
 				tt.check(t, o)

@@ -1,0 +1,32 @@
+// Package strategies assembles the connection strategies gatehouse serves
+// into one directory.Registry. It is the only package that knows them all;
+// a new strategy is one more line here.
+package strategies
+
+import (
+	"log/slog"
+
+	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/directory/ad"
+	"github.com/gatehouse/gatehouse/internal/directory/database"
+	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Config is what the strategies need from the server.
+type Config struct {
+	Users  store.Users
+	Hasher *passwords.Hasher
+	// Limit bounds concurrent password hashes; nil means no bound.
+	Limit  *passwords.Limiter
+	Logger *slog.Logger
+}
+
+// New returns the registry of every built-in strategy: "auth0" (database)
+// and "ad" (AD/LDAP).
+func New(c Config) directory.Registry {
+	return directory.NewRegistry(
+		&database.Strategy{Users: c.Users, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger},
+		ad.Strategy{},
+	)
+}
