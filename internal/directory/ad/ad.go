@@ -3,8 +3,8 @@
 // (where the directory is, how to find a user in it, how its attributes map
 // onto a gatehouse profile, how long to wait) and their validation.
 //
-// Logging in through the directory is not built yet (issue 9 adds the LDAP
-// client): until then Verify answers directory.ErrUnavailable, which the
+// Logging in through the directory is not wired yet (issue 9 connects
+// Options.Config to the ldapdir client): until then Verify answers directory.ErrUnavailable, which the
 // token endpoint reports as a connection that cannot be reached, never as a
 // wrong password or a server error.
 package ad
@@ -19,7 +19,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/ldapdir"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -43,19 +46,32 @@ type Options struct {
 	BindPassword string `json:"bind_password,omitempty"`
 	// BaseDN is where the search starts.
 	BaseDN string `json:"base_dn,omitempty"`
+	// ServerName overrides the name checked in the directory's
+	// certificate.
+	ServerName string `json:"server_name,omitempty"`
 	// UserFilter finds the user: {0} stands for the typed username,
 	// escaped per RFC 4515 when it is substituted.
 	UserFilter string `json:"user_filter,omitempty"`
+	// DisabledFilter, when set, matches disabled users (Active
+	// Directory: "(userAccountControl:1.2.840.113556.1.4.803:=2)").
+	DisabledFilter string `json:"disabled_filter,omitempty"`
+	// GroupBaseDN, when set, is searched for group entries listing the
+	// user; otherwise the groups attribute of the user's entry is read.
+	GroupBaseDN string `json:"group_base_dn,omitempty"`
 	// Attributes maps profile fields onto directory attributes.
 	Attributes *Attributes `json:"attributes,omitempty"`
 	// ConnectTimeoutMS and ReadTimeoutMS bound each call to the directory.
 	ConnectTimeoutMS int `json:"connect_timeout_ms,omitempty"`
 	ReadTimeoutMS    int `json:"read_timeout_ms,omitempty"`
+	// PoolSize is how many idle service connections are kept, MaxOpen
+	// how many may be in use at once.
+	PoolSize int `json:"pool_size,omitempty"`
+	MaxOpen  int `json:"max_open,omitempty"`
 }
 
 // Attributes names the directory attribute behind each profile field.
 type Attributes struct {
-	UserID     string `json:"user_id,omitempty"`
+	UID        string `json:"uid,omitempty"`
 	Email      string `json:"email,omitempty"`
 	Name       string `json:"name,omitempty"`
 	GivenName  string `json:"given_name,omitempty"`
@@ -69,15 +85,17 @@ const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultReadTimeout    = 10 * time.Second
 	maxTimeout            = time.Minute
+	maxConnections        = 256
 )
 
 // DefaultAttributes is the mapping of an inetOrgPerson directory.
-var DefaultAttributes = Attributes{UserID: "uid", Email: "mail", Name: "cn", GivenName: "givenName", FamilyName: "sn", Groups: "memberOf"}
+var DefaultAttributes = Attributes{UID: "uid", Email: "mail", Name: "cn", GivenName: "givenName", FamilyName: "sn", Groups: "memberOf"}
 
 // ldapKeys are the option keys this strategy reads; options holding none of
 // them describe a connection not configured yet.
-var ldapKeys = []string{"url", "start_tls", "ca_bundle", "bind_dn", "bind_password", "base_dn", "user_filter",
-	"attributes", "connect_timeout_ms", "read_timeout_ms"}
+var ldapKeys = []string{"url", "start_tls", "ca_bundle", "server_name", "bind_dn", "bind_password", "base_dn",
+	"user_filter", "disabled_filter", "group_base_dn", "attributes", "connect_timeout_ms", "read_timeout_ms",
+	"pool_size", "max_open"}
 
 // Configured reports whether the options say where the directory is.
 func (o Options) Configured() bool { return o.URL != "" }
@@ -113,7 +131,7 @@ func (o Options) AttributeMap() Attributes {
 			dst *string
 			v   string
 		}{
-			{&a.UserID, m.UserID}, {&a.Email, m.Email}, {&a.Name, m.Name},
+			{&a.UID, m.UID}, {&a.Email, m.Email}, {&a.Name, m.Name},
 			{&a.GivenName, m.GivenName}, {&a.FamilyName, m.FamilyName}, {&a.Groups, m.Groups},
 		} {
 			if f.v != "" {
@@ -180,6 +198,16 @@ func decodeKey(o *Options, key string, v json.RawMessage) error {
 		dst = &o.BaseDN
 	case "user_filter":
 		dst = &o.UserFilter
+	case "server_name":
+		dst = &o.ServerName
+	case "disabled_filter":
+		dst = &o.DisabledFilter
+	case "group_base_dn":
+		dst = &o.GroupBaseDN
+	case "pool_size":
+		dst = &o.PoolSize
+	case "max_open":
+		dst = &o.MaxOpen
 	case "attributes":
 		dst = &o.Attributes
 	case "connect_timeout_ms":
@@ -230,17 +258,23 @@ func (o Options) Validate() error {
 	if !validDN(o.BaseDN) {
 		return bad("base_dn", "not a distinguished name (attr=value,...)")
 	}
+	if o.GroupBaseDN != "" && !validDN(o.GroupBaseDN) {
+		return bad("group_base_dn", "not a distinguished name (attr=value,...)")
+	}
 	if o.UserFilter != "" {
 		if !strings.Contains(o.UserFilter, "{0}") {
 			return bad("user_filter", "must contain {0}, which stands for the username")
 		}
-		if !validFilter(o.UserFilter) {
-			return bad("user_filter", "must be one parenthesised LDAP filter, e.g. (uid={0})")
+		if !validFilter(strings.ReplaceAll(o.UserFilter, "{0}", "x")) {
+			return bad("user_filter", "must be one LDAP filter (RFC 4515), e.g. (uid={0})")
 		}
+	}
+	if o.DisabledFilter != "" && !validFilter(o.DisabledFilter) {
+		return bad("disabled_filter", "must be one LDAP filter (RFC 4515)")
 	}
 	if a := o.Attributes; a != nil {
 		for _, f := range []struct{ name, v string }{
-			{"user_id", a.UserID}, {"email", a.Email}, {"name", a.Name},
+			{"uid", a.UID}, {"email", a.Email}, {"name", a.Name},
 			{"given_name", a.GivenName}, {"family_name", a.FamilyName}, {"groups", a.Groups},
 		} {
 			if f.v != "" && !validAttribute(f.v) {
@@ -256,38 +290,21 @@ func (o Options) Validate() error {
 			return bad(t.name, "must be between 1 and %d", maxTimeout.Milliseconds())
 		}
 	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"pool_size", o.PoolSize}, {"max_open", o.MaxOpen}} {
+		if n.v < 0 || n.v > maxConnections {
+			return bad(n.name, "must be between 1 and %d", maxConnections)
+		}
+	}
 	return nil
 }
 
-// validDN accepts a sequence of attr=value RDNs separated by unescaped
-// commas (RFC 4514), each attribute a name or an OID and each value not
-// empty. It does not decode the values: the LDAP client does.
+// validDN accepts a distinguished name of RFC 4514 with at least one RDN.
 func validDN(dn string) bool {
-	for _, rdn := range splitUnescaped(dn, ',') {
-		for _, ava := range splitUnescaped(rdn, '+') {
-			attr, val, ok := strings.Cut(ava, "=")
-			if !ok || !validAttribute(strings.TrimSpace(attr)) || strings.TrimSpace(val) == "" {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// splitUnescaped splits s at sep where sep is not escaped by a backslash.
-func splitUnescaped(s string, sep byte) []string {
-	var parts []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case sep:
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, s[start:])
+	d, err := ldap.ParseDN(dn)
+	return err == nil && len(d.RDNs) > 0
 }
 
 // validAttribute accepts an attribute description of RFC 4512: a keystring
@@ -313,30 +330,24 @@ func validAttribute(a string) bool {
 	return true
 }
 
-// validFilter checks the shape a filter must have: wrapped in parentheses
-// that balance, outside escapes. The LDAP client parses it fully.
+// validFilter accepts one LDAP search filter of RFC 4515.
 func validFilter(f string) bool {
-	if len(f) < 3 || f[0] != '(' || f[len(f)-1] != ')' {
-		return false
+	_, err := ldap.CompileFilter(f)
+	return err == nil
+}
+
+// Config is the LDAP client's configuration these options describe, for
+// ldapdir.New (which fills in the defaults of what is left out).
+func (o Options) Config() ldapdir.Config {
+	a := o.AttributeMap()
+	return ldapdir.Config{
+		URL: o.URL, StartTLS: o.StartTLS, CAPEM: []byte(o.CABundle), ServerName: o.ServerName,
+		BindDN: o.BindDN, BindPassword: o.BindPassword, BaseDN: o.BaseDN,
+		UserFilter: o.Filter(), DisabledFilter: o.DisabledFilter, GroupBaseDN: o.GroupBaseDN,
+		Attributes: ldapdir.Attributes{UID: a.UID, Email: a.Email, Name: a.Name, GivenName: a.GivenName,
+			FamilyName: a.FamilyName, Groups: a.Groups},
+		ConnectTimeout: o.ConnectTimeout(), ReadTimeout: o.ReadTimeout(), PoolSize: o.PoolSize, MaxOpen: o.MaxOpen,
 	}
-	depth := 0
-	for i := 0; i < len(f); i++ {
-		switch f[i] {
-		case '\\':
-			i++
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 && i != len(f)-1 {
-				return false
-			}
-		}
-		if depth < 0 {
-			return false
-		}
-	}
-	return depth == 0
 }
 
 // Strategy serves "ad" connections.
@@ -366,10 +377,10 @@ func (Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error
 	return options, nil
 }
 
-// Verify implements directory.PasswordVerifier. There is no LDAP client
-// yet (issue 9 adds it): every login through an ad connection answers
+// Verify implements directory.PasswordVerifier. The LDAP client is not
+// wired in yet (issue 9 does it, from Options.Config): every login through an ad connection answers
 // ErrUnavailable, the error of a directory that cannot be reached, so the
 // client gets a clear "try later" rather than a wrong password or a 500.
 func (Strategy) Verify(ctx context.Context, conn *store.Connection, username, password string) (directory.Result, bool, error) {
-	return directory.Result{}, false, fmt.Errorf("%w: connection %s: LDAP login is not implemented yet", directory.ErrUnavailable, conn.Name)
+	return directory.Result{}, false, fmt.Errorf("%w: connection %s: LDAP login is not wired in yet", directory.ErrUnavailable, conn.Name)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/ldapdir"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -64,7 +65,7 @@ func TestValidateOptions(t *testing.T) {
 		{"a CA bundle", with("ca_bundle", testCA(t)), ""},
 		{"everything", `{"url":"ldap://ldap.example.com","start_tls":true,"bind_dn":"cn=svc,dc=example,dc=com",
 			"bind_password":"s3cret","base_dn":"dc=example,dc=com","user_filter":"(&(objectClass=person)(uid={0}))",
-			"attributes":{"user_id":"uid","email":"mail","groups":"memberOf","name":"displayName"},
+			"attributes":{"uid":"sAMAccountName","email":"mail","groups":"memberOf","name":"displayName"},
 			"connect_timeout_ms":2000,"read_timeout_ms":5000,"ips":[]}`, ""},
 		{"a DN with escaped comma", with("base_dn", `ou=Sales\, EMEA,dc=example,dc=com`), ""},
 		{"url missing", with("url", nil), "options.url"},
@@ -79,14 +80,19 @@ func TestValidateOptions(t *testing.T) {
 		{"bind_dn not a DN", `{"url":"ldap://h","base_dn":"dc=x","bind_dn":"svc","bind_password":"p"}`, "options.bind_dn"},
 		{"base_dn missing", with("base_dn", nil), "options.base_dn"},
 		{"base_dn not a DN", with("base_dn", "example.com"), "options.base_dn"},
-		{"base_dn with an empty value", with("base_dn", "dc=,dc=com"), "options.base_dn"},
 		{"filter without {0}", with("user_filter", "(uid=admin)"), "options.user_filter"},
 		{"filter without parentheses", with("user_filter", "uid={0}"), "options.user_filter"},
 		{"filter unbalanced", with("user_filter", "(&(uid={0})"), "options.user_filter"},
 		{"filter of two filters", with("user_filter", "(uid={0})(cn=x)"), "options.user_filter"},
+		{"Active Directory filters", `{"url":"ldap://h","base_dn":"dc=x","user_filter":"(&(objectClass=user)(sAMAccountName={0}))",
+			"disabled_filter":"(userAccountControl:1.2.840.113556.1.4.803:=2)","group_base_dn":"ou=groups,dc=x"}`, ""},
+		{"disabled filter malformed", with("disabled_filter", "(userAccountControl=2"), "options.disabled_filter"},
+		{"group base not a DN", with("group_base_dn", "groups"), "options.group_base_dn"},
+		{"pool size negative", with("pool_size", -1), "options.pool_size"},
+		{"max_open too large", with("max_open", 100000), "options.max_open"},
 		{"attribute not a name", with("attributes", map[string]string{"email": "mail;x y"}), "options.attributes.email"},
 		{"attribute starting with a digit", with("attributes", map[string]string{"groups": "1memberOf"}), "options.attributes.groups"},
-		{"attribute as an OID", with("attributes", map[string]string{"user_id": "0.9.2342.19200300.100.1.1"}), ""},
+		{"attribute as an OID", with("attributes", map[string]string{"uid": "0.9.2342.19200300.100.1.1"}), ""},
 		{"negative timeout", with("read_timeout_ms", -1), "options.read_timeout_ms"},
 		{"timeout above a minute", with("connect_timeout_ms", 60001), "options.connect_timeout_ms"},
 		{"not an object", `["url"]`, "options"},
@@ -128,6 +134,12 @@ func TestDefaults(t *testing.T) {
 	if got := o.AttributeMap(); got != want {
 		t.Errorf("AttributeMap = %+v, want %+v", got, want)
 	}
+	// The options are what the LDAP client accepts.
+	c, err := ldapdir.New(o.Config())
+	if err != nil {
+		t.Fatalf("ldapdir.New(Config()) = %v", err)
+	}
+	c.Close()
 }
 
 // Until issue 9 brings the LDAP client, a login through an ad connection is
