@@ -6,6 +6,7 @@
 //	gatehouse keys rotate    make the next signing key current
 //	gatehouse backup FILE    copy a SQLite database while it serves
 //	gatehouse config check   validate the configuration and show where each setting comes from
+//	gatehouse breached build turn a list of leaked passwords into a filter
 //	gatehouse version        print the version
 //
 // Every command takes --help.
@@ -94,7 +95,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see gatehouse %s --help)", err, cmdPath(cmd))}
 	})
-	root.AddCommand(e.serveCommand(), e.bootstrapCommand(), e.keysCommand(), e.backupCommand(), e.configCommand(), e.versionCommand())
+	root.AddCommand(e.serveCommand(), e.bootstrapCommand(), e.keysCommand(), e.backupCommand(), e.configCommand(), e.breachedCommand(), e.versionCommand())
 	return root
 }
 

@@ -156,7 +156,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			}
 		}
 	}
-	for _, cmd := range [][]string{{"version"}, {"keys"}, {"config"}, {}} {
+	for _, cmd := range [][]string{{"version"}, {"keys"}, {"config"}, {"breached"}, {"breached", "build"}, {}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), append(append([]string{}, cmd...), "--help"), noEnv, &out, io.Discard); err != nil {
 			t.Errorf("gatehouse %v --help: %v", cmd, err)

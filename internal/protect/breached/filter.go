@@ -7,8 +7,8 @@
 // SHA-1 are mapped onto [0, n·2^k), sorted, and their gaps Rice-coded with
 // k bits of remainder, about k+1.5 bits an entry. A password not in the
 // list is reported leaked with probability about 2^-k; the default k = 17
-// makes that under 1 in 100,000. An index every 256 entries bounds a
-// lookup to decoding at most 256 gaps.
+// makes that under 1 in 100,000. An index every 128 entries bounds a
+// lookup to decoding at most 127 gaps.
 package breached
 
 import (
@@ -28,7 +28,7 @@ const (
 	// DefaultBits is k: a false-positive rate of about 1 in 131,072.
 	DefaultBits = 17
 	// indexEvery is how many entries one index point covers.
-	indexEvery  = 256
+	indexEvery  = 128
 	headerBytes = len(magic) + 8 + 8 + 1 + 4 + 8 + 8
 )
 

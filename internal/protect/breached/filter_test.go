@@ -145,3 +145,29 @@ func BenchmarkContains(b *testing.B) {
 		f.Contains(probes[r.IntN(len(probes))])
 	}
 }
+
+func TestCommon(t *testing.T) {
+	t.Parallel()
+	f := Common()
+	if f.Len() != 49233 {
+		t.Errorf("Len = %d, want 49233", f.Len())
+	}
+	for _, p := range []string{"123456", "password", "qwerty", "dragon", "letmein", "1qaz2wsx"} {
+		if !f.Contains(p) {
+			t.Errorf("%q is not in the shipped filter", p)
+		}
+	}
+	for _, p := range []string{"correct horse battery staple 1A!", "Str0ng-Passw0rd!-that-nobody-uses"} {
+		if f.Contains(p) {
+			t.Errorf("%q is in the shipped filter", p)
+		}
+	}
+}
+
+func BenchmarkCommonContains(b *testing.B) {
+	f := Common()
+	probes := passwords(1024, "probe")
+	for i := 0; b.Loop(); i++ {
+		f.Contains(probes[i%len(probes)])
+	}
+}
