@@ -44,9 +44,10 @@ type App struct {
 	// Metrics are this App's Prometheus collectors (see ops.go).
 	Metrics *metrics.Metrics
 
-	now       func() time.Time
-	storeOpts []sqlstore.Option
-	limit     *passwords.Limiter // password hashes at once
+	now         func() time.Time
+	storeOpts   []sqlstore.Option
+	configCache *cache.Store       // the configuration cache in front of Store, polled while serving
+	limit       *passwords.Limiter // password hashes at once
 }
 
 // Option changes how Open assembles the App.
@@ -76,11 +77,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	app, err := assemble(ctx, cfg, cache.New(ctx, st, log), log, opts)
+	configCache := cache.New(ctx, st, log)
+	app, err := assemble(ctx, cfg, configCache, log, opts)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	app.configCache = configCache
 	if notice != "" {
 		app.Notices = append(app.Notices, notice)
 	}
@@ -155,15 +158,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
-	if c, ok := a.Store.(*cache.Store); ok {
-		// Keys reload whenever the configuration version moves, so a
-		// rotation made through another node reaches this one within a poll.
-		c.OnChange = func() {
+	if a.configCache != nil {
+		// Keys reload whenever another node moves the configuration
+		// version, so a rotation made there reaches this node within a poll.
+		go a.configCache.Run(ctx, cache.DefaultPoll, func() {
 			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Warn("reload signing keys", slog.Any("err", err))
 			}
-		}
-		go c.Run(ctx, cache.DefaultPoll)
+		})
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

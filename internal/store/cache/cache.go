@@ -5,6 +5,11 @@
 // advances on whichever node it happens, is polled in the background: a
 // change made through another node is seen within one poll interval, and a
 // change made through this one at once.
+//
+// Every method of store.Store is written out here, none inherited by
+// embedding: adding a method to the contract breaks this package's build
+// until someone decides whether it reads configuration (cache it), writes
+// it (end with afterWrite) or neither (pass it through).
 package cache
 
 import (
@@ -21,18 +26,13 @@ import (
 const DefaultPoll = time.Second
 
 // Store is a store.Store whose configuration reads come from memory.
-// Records it returns are copies: callers may change their fields freely.
+// Records it returns are deep copies: callers may change anything in them.
 type Store struct {
-	store.Store
-	log *slog.Logger
-	// OnChange, when set before Run, is called (on Run's goroutine) after a
-	// poll finds that the configuration changed through some node: the
-	// signing keys reload on it, so a rotation reaches every node within a
-	// poll interval.
-	OnChange func()
+	inner store.Store
+	log   *slog.Logger
 
 	mu      sync.RWMutex
-	valid   bool   // false until the version is known, and after a failed poll
+	valid   bool   // false until the version is known, and after a failed check
 	version int64  // the configuration version the maps hold
 	gen     uint64 // advanced by every flush, so a read racing one is not kept
 	writes  uint64 // configuration writes through this node, so a poll racing one is not kept
@@ -43,7 +43,10 @@ type Store struct {
 	tenant  *store.TenantSettings
 }
 
+var _ store.Store = (*Store)(nil)
+
 // result is a cached lookup: a record, or the fact that there is none.
+// The record is never handed out, only copies of it.
 type result[T any] struct {
 	v   *T
 	err error // nil or a store.ErrNotFound
@@ -52,18 +55,20 @@ type result[T any] struct {
 // New wraps inner. It reads the configuration version once; Run keeps it
 // current.
 func New(ctx context.Context, inner store.Store, log *slog.Logger) *Store {
-	c := &Store{Store: inner, log: log}
-	c.flush()
+	c := &Store{inner: inner, log: log}
+	c.flushLocked()
 	if v, err := inner.ConfigVersion(ctx); err == nil {
-		c.mu.Lock()
 		c.version, c.valid = v, true
-		c.mu.Unlock()
 	}
 	return c
 }
 
 // Run polls the configuration version every interval until ctx ends.
-func (c *Store) Run(ctx context.Context, interval time.Duration) {
+// onChange, when not nil, is called (on Run's goroutine) after a poll finds
+// that another node changed the configuration: the signing keys reload on
+// it, so a rotation reaches every node within a poll interval. Changes made
+// through this node do not call it; their writer knows about them.
+func (c *Store) Run(ctx context.Context, interval time.Duration, onChange func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -71,8 +76,8 @@ func (c *Store) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if c.poll(ctx) && c.OnChange != nil {
-				c.OnChange()
+			if c.poll(ctx) && onChange != nil {
+				onChange()
 			}
 		}
 	}
@@ -83,7 +88,7 @@ func (c *Store) poll(ctx context.Context) (changed bool) {
 	c.mu.RLock()
 	writes := c.writes
 	c.mu.RUnlock()
-	v, err := c.Store.ConfigVersion(ctx)
+	v, err := c.inner.ConfigVersion(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -106,12 +111,6 @@ func (c *Store) poll(ctx context.Context) (changed bool) {
 	return changed
 }
 
-func (c *Store) flush() {
-	c.mu.Lock()
-	c.flushLocked()
-	c.mu.Unlock()
-}
-
 func (c *Store) flushLocked() {
 	c.gen++
 	c.clients = map[string]result[store.Client]{}
@@ -121,92 +120,15 @@ func (c *Store) flushLocked() {
 	c.tenant = nil
 }
 
-// cached is the read-through path shared by every cached lookup: m picks the
-// map, load reads the store.
-func cached[K comparable, T any](c *Store, m func() map[K]result[T], key K, load func() (*T, error)) (*T, error) {
-	c.mu.RLock()
-	r, hit := m()[key]
-	valid, gen := c.valid, c.gen
-	c.mu.RUnlock()
-	if hit && valid {
-		return copyOf(r)
-	}
-	v, err := load()
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	if valid {
-		c.mu.Lock()
-		if c.gen == gen && c.valid {
-			m()[key] = result[T]{v, err}
-		}
-		c.mu.Unlock()
-	}
-	return copyOf(result[T]{v, err})
-}
-
-func copyOf[T any](r result[T]) (*T, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	v := *r.v
-	return &v, nil
-}
-
-// GetClient implements store.Clients from memory.
-func (c *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
-	return cached(c, func() map[string]result[store.Client] { return c.clients }, id,
-		func() (*store.Client, error) { return c.Store.GetClient(ctx, id) })
-}
-
-// FindClientGrant implements store.ClientGrants from memory.
-func (c *Store) FindClientGrant(ctx context.Context, clientID, audience string) (*store.ClientGrant, error) {
-	return cached(c, func() map[[2]string]result[store.ClientGrant] { return c.grants }, [2]string{clientID, audience},
-		func() (*store.ClientGrant, error) { return c.Store.FindClientGrant(ctx, clientID, audience) })
-}
-
-// ResourceServerByIdentifier implements store.ResourceServers from memory.
-func (c *Store) ResourceServerByIdentifier(ctx context.Context, identifier string) (*store.ResourceServer, error) {
-	return cached(c, func() map[string]result[store.ResourceServer] { return c.apis }, identifier,
-		func() (*store.ResourceServer, error) { return c.Store.ResourceServerByIdentifier(ctx, identifier) })
-}
-
-// ConnectionByName implements store.Connections from memory.
-func (c *Store) ConnectionByName(ctx context.Context, name string) (*store.Connection, error) {
-	return cached(c, func() map[string]result[store.Connection] { return c.conns }, name,
-		func() (*store.Connection, error) { return c.Store.ConnectionByName(ctx, name) })
-}
-
-// GetTenantSettings implements store.Tenants from memory.
-func (c *Store) GetTenantSettings(ctx context.Context) (*store.TenantSettings, error) {
-	c.mu.RLock()
-	t, valid, gen := c.tenant, c.valid, c.gen
-	c.mu.RUnlock()
-	if t != nil && valid {
-		cp := *t
-		return &cp, nil
-	}
-	t, err := c.Store.GetTenantSettings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if valid && c.valid && c.gen == gen {
-		c.tenant = t
-	}
-	c.mu.Unlock()
-	cp := *t
-	return &cp, nil
-}
-
-// afterWrite runs after every configuration write through this node: it
-// flushes, so this node never serves what it has just changed, and records
-// the version read after the write, so the next poll does not take this
-// node's own change for another node's (which would flush a second time and
-// reload the signing keys).
+// afterWrite ends every configuration write through this node, whether it
+// succeeded or not (a failed commit may still have landed): it flushes, so
+// this node never serves what it has just changed, and records the version
+// read after the write, so the next poll does not take this node's own
+// change for another node's (which would flush a second time and reload the
+// signing keys).
 func (c *Store) afterWrite(ctx context.Context) {
 	// The write is done: a caller leaving now must not cost the cache.
-	v, err := c.Store.ConfigVersion(context.WithoutCancel(ctx))
+	v, err := c.inner.ConfigVersion(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writes++
@@ -233,65 +155,251 @@ func (c *Store) flushed(ctx context.Context, err error) error {
 	return err
 }
 
-// Configuration writes: pass through, then flush.
+// cached is the read-through path shared by every cached lookup: m picks
+// the map, load reads the store, clone copies what is handed out.
+func cached[K comparable, T any](c *Store, m func() map[K]result[T], key K, load func() (*T, error), clone func(*T) *T) (*T, error) {
+	c.mu.RLock()
+	r, hit := m()[key]
+	valid, gen := c.valid, c.gen
+	c.mu.RUnlock()
+	if hit && valid {
+		return handOut(r, clone)
+	}
+	v, err := load()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	r = result[T]{v, err}
+	if valid {
+		c.mu.Lock()
+		if c.gen == gen && c.valid {
+			m()[key] = r
+		}
+		c.mu.Unlock()
+	}
+	return handOut(r, clone)
+}
+
+func handOut[T any](r result[T], clone func(*T) *T) (*T, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return clone(r.v), nil
+}
+
+// Clients: GetClient from memory.
+
+func (c *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	return cached(c, func() map[string]result[store.Client] { return c.clients }, id,
+		func() (*store.Client, error) { return c.inner.GetClient(ctx, id) }, (*store.Client).Clone)
+}
 
 func (c *Store) CreateClient(ctx context.Context, v *store.Client) error {
-	return c.flushed(ctx, c.Store.CreateClient(ctx, v))
+	return c.flushed(ctx, c.inner.CreateClient(ctx, v))
+}
+
+func (c *Store) ListClients(ctx context.Context, p store.Page) ([]*store.Client, int, error) {
+	return c.inner.ListClients(ctx, p)
 }
 
 func (c *Store) UpdateClient(ctx context.Context, id string, fn func(*store.Client) error) (*store.Client, error) {
-	v, err := c.Store.UpdateClient(ctx, id, fn)
+	v, err := c.inner.UpdateClient(ctx, id, fn)
 	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteClient(ctx context.Context, id string) error {
-	return c.flushed(ctx, c.Store.DeleteClient(ctx, id))
+	return c.flushed(ctx, c.inner.DeleteClient(ctx, id))
+}
+
+// ClientGrants: FindClientGrant from memory.
+
+func (c *Store) FindClientGrant(ctx context.Context, clientID, audience string) (*store.ClientGrant, error) {
+	return cached(c, func() map[[2]string]result[store.ClientGrant] { return c.grants }, [2]string{clientID, audience},
+		func() (*store.ClientGrant, error) { return c.inner.FindClientGrant(ctx, clientID, audience) }, (*store.ClientGrant).Clone)
 }
 
 func (c *Store) CreateClientGrant(ctx context.Context, v *store.ClientGrant) error {
-	return c.flushed(ctx, c.Store.CreateClientGrant(ctx, v))
+	return c.flushed(ctx, c.inner.CreateClientGrant(ctx, v))
+}
+
+func (c *Store) GetClientGrant(ctx context.Context, id string) (*store.ClientGrant, error) {
+	return c.inner.GetClientGrant(ctx, id)
+}
+
+func (c *Store) ListClientGrants(ctx context.Context, clientID, audience string, p store.Page) ([]*store.ClientGrant, int, error) {
+	return c.inner.ListClientGrants(ctx, clientID, audience, p)
 }
 
 func (c *Store) UpdateClientGrant(ctx context.Context, id string, fn func(*store.ClientGrant) error) (*store.ClientGrant, error) {
-	v, err := c.Store.UpdateClientGrant(ctx, id, fn)
+	v, err := c.inner.UpdateClientGrant(ctx, id, fn)
 	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteClientGrant(ctx context.Context, id string) error {
-	return c.flushed(ctx, c.Store.DeleteClientGrant(ctx, id))
+	return c.flushed(ctx, c.inner.DeleteClientGrant(ctx, id))
+}
+
+// ResourceServers: ResourceServerByIdentifier from memory.
+
+func (c *Store) ResourceServerByIdentifier(ctx context.Context, identifier string) (*store.ResourceServer, error) {
+	return cached(c, func() map[string]result[store.ResourceServer] { return c.apis }, identifier,
+		func() (*store.ResourceServer, error) { return c.inner.ResourceServerByIdentifier(ctx, identifier) }, (*store.ResourceServer).Clone)
 }
 
 func (c *Store) CreateResourceServer(ctx context.Context, v *store.ResourceServer) error {
-	return c.flushed(ctx, c.Store.CreateResourceServer(ctx, v))
+	return c.flushed(ctx, c.inner.CreateResourceServer(ctx, v))
+}
+
+func (c *Store) GetResourceServer(ctx context.Context, id string) (*store.ResourceServer, error) {
+	return c.inner.GetResourceServer(ctx, id)
+}
+
+func (c *Store) ListResourceServers(ctx context.Context, p store.Page) ([]*store.ResourceServer, int, error) {
+	return c.inner.ListResourceServers(ctx, p)
 }
 
 func (c *Store) UpdateResourceServer(ctx context.Context, id string, fn func(*store.ResourceServer) error) (*store.ResourceServer, error) {
-	v, err := c.Store.UpdateResourceServer(ctx, id, fn)
+	v, err := c.inner.UpdateResourceServer(ctx, id, fn)
 	return written(ctx, c, v, err)
 }
 
 func (c *Store) DeleteResourceServer(ctx context.Context, id string) error {
-	return c.flushed(ctx, c.Store.DeleteResourceServer(ctx, id))
+	return c.flushed(ctx, c.inner.DeleteResourceServer(ctx, id))
+}
+
+// Connections: ConnectionByName from memory.
+
+func (c *Store) ConnectionByName(ctx context.Context, name string) (*store.Connection, error) {
+	return cached(c, func() map[string]result[store.Connection] { return c.conns }, name,
+		func() (*store.Connection, error) { return c.inner.ConnectionByName(ctx, name) }, (*store.Connection).Clone)
 }
 
 func (c *Store) CreateConnection(ctx context.Context, v *store.Connection) error {
-	return c.flushed(ctx, c.Store.CreateConnection(ctx, v))
+	return c.flushed(ctx, c.inner.CreateConnection(ctx, v))
+}
+
+func (c *Store) GetConnection(ctx context.Context, id string) (*store.Connection, error) {
+	return c.inner.GetConnection(ctx, id)
+}
+
+func (c *Store) ListConnections(ctx context.Context, strategy string, p store.Page) ([]*store.Connection, int, error) {
+	return c.inner.ListConnections(ctx, strategy, p)
 }
 
 func (c *Store) UpdateConnection(ctx context.Context, id string, fn func(*store.Connection) error) (*store.Connection, error) {
-	v, err := c.Store.UpdateConnection(ctx, id, fn)
+	v, err := c.inner.UpdateConnection(ctx, id, fn)
 	return written(ctx, c, v, err)
 }
 
+// DeleteConnection is a configuration write (its users go with it).
 func (c *Store) DeleteConnection(ctx context.Context, id string) error {
-	return c.flushed(ctx, c.Store.DeleteConnection(ctx, id))
+	return c.flushed(ctx, c.inner.DeleteConnection(ctx, id))
 }
 
-func (c *Store) ReplaceSigningKeys(ctx context.Context, fn func([]*store.SigningKey) ([]*store.SigningKey, error)) error {
-	return c.flushed(ctx, c.Store.ReplaceSigningKeys(ctx, fn))
+// Tenants: GetTenantSettings from memory.
+
+func (c *Store) GetTenantSettings(ctx context.Context) (*store.TenantSettings, error) {
+	c.mu.RLock()
+	t, valid, gen := c.tenant, c.valid, c.gen
+	c.mu.RUnlock()
+	if t != nil && valid {
+		return t.Clone(), nil
+	}
+	t, err := c.inner.GetTenantSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if valid && c.valid && c.gen == gen {
+		c.tenant = t
+	}
+	c.mu.Unlock()
+	return t.Clone(), nil
 }
 
 func (c *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantSettings) error) (*store.TenantSettings, error) {
-	v, err := c.Store.UpdateTenantSettings(ctx, fn)
+	v, err := c.inner.UpdateTenantSettings(ctx, fn)
 	return written(ctx, c, v, err)
 }
+
+// SigningKeys are configuration (they advance the version) but not cached
+// here: keys.Manager holds them parsed.
+
+func (c *Store) ListSigningKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	return c.inner.ListSigningKeys(ctx)
+}
+
+func (c *Store) ReplaceSigningKeys(ctx context.Context, fn func([]*store.SigningKey) ([]*store.SigningKey, error)) error {
+	return c.flushed(ctx, c.inner.ReplaceSigningKeys(ctx, fn))
+}
+
+// ConfigVersion reads the store's version, not the cache's.
+func (c *Store) ConfigVersion(ctx context.Context) (int64, error) {
+	return c.inner.ConfigVersion(ctx)
+}
+
+// Users, refresh families and nonces are not configuration: every call
+// passes through.
+
+func (c *Store) CreateUser(ctx context.Context, u *store.User) error {
+	return c.inner.CreateUser(ctx, u)
+}
+
+func (c *Store) GetUser(ctx context.Context, userID string) (*store.User, error) {
+	return c.inner.GetUser(ctx, userID)
+}
+
+func (c *Store) UserByIdentifier(ctx context.Context, connectionID, identifier string) (*store.User, error) {
+	return c.inner.UserByIdentifier(ctx, connectionID, identifier)
+}
+
+func (c *Store) ListUsers(ctx context.Context, q store.UserQuery, p store.Page) ([]*store.User, int, error) {
+	return c.inner.ListUsers(ctx, q, p)
+}
+
+func (c *Store) UpdateUser(ctx context.Context, userID string, fn func(*store.User) error) (*store.User, error) {
+	return c.inner.UpdateUser(ctx, userID, fn)
+}
+
+func (c *Store) DeleteUser(ctx context.Context, userID string) error {
+	return c.inner.DeleteUser(ctx, userID)
+}
+
+func (c *Store) RecordLogin(ctx context.Context, l store.Login) error {
+	return c.inner.RecordLogin(ctx, l)
+}
+
+func (c *Store) CreateRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
+	return c.inner.CreateRefreshFamily(ctx, f)
+}
+
+func (c *Store) GetRefreshFamily(ctx context.Context, id string) (*store.RefreshFamily, error) {
+	return c.inner.GetRefreshFamily(ctx, id)
+}
+
+func (c *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(*store.RefreshFamily) error) (*store.RefreshFamily, error) {
+	return c.inner.UpdateRefreshFamily(ctx, id, fn)
+}
+
+func (c *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
+	return c.inner.ReplaceRefreshFamily(ctx, f)
+}
+
+func (c *Store) DeleteRefreshFamily(ctx context.Context, id string) error {
+	return c.inner.DeleteRefreshFamily(ctx, id)
+}
+
+func (c *Store) DeleteRefreshFamilies(ctx context.Context, userID, clientID, audience string) (int, error) {
+	return c.inner.DeleteRefreshFamilies(ctx, userID, clientID, audience)
+}
+
+func (c *Store) ListRefreshFamilies(ctx context.Context, userID, clientID string) ([]*store.RefreshFamily, error) {
+	return c.inner.ListRefreshFamilies(ctx, userID, clientID)
+}
+
+func (c *Store) UseNonce(ctx context.Context, key string, expiresAt time.Time) error {
+	return c.inner.UseNonce(ctx, key, expiresAt)
+}
+
+// Close closes the store underneath.
+func (c *Store) Close() error { return c.inner.Close() }

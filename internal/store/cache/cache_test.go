@@ -3,9 +3,11 @@ package cache
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 
@@ -145,16 +147,94 @@ func TestALocalWriteIsNotAChangeAtTheNextPoll(t *testing.T) {
 	}
 }
 
-func TestReturnedRecordsAreCopies(t *testing.T) {
+// A caller that changes what it was handed, down to the slices, maps,
+// pointers and raw JSON inside it, changes nothing for the next caller.
+func TestCallersCannotChangeWhatTheCacheHolds(t *testing.T) {
 	ctx := context.Background()
 	db, _ := twoNodes(t)
 	c := New(ctx, db, slog.New(slog.DiscardHandler))
-	c.CreateClient(ctx, &store.Client{ClientID: "app", Name: "one", ClientSecret: "s3cret-s3cret-s3cret-s3cret-s3cret"})
-	first, _ := c.GetClient(ctx, "app")
-	first.ClientSecret, first.Name = "", "changed"
-	again, _ := c.GetClient(ctx, "app")
-	if again.ClientSecret == "" || again.Name != "one" {
-		t.Fatalf("a caller's change leaked into the cache: %+v", again)
+	method := "client_secret_post"
+	yes := true
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.CreateClient(ctx, &store.Client{
+		ClientID: "app", Name: "one", ClientSecret: "s3cret-s3cret-s3cret-s3cret-s3cret",
+		GrantTypes: []string{"password", "refresh_token"}, Callbacks: []string{"https://a/cb"},
+		TokenEndpointAuthMethod: &method, ClientMetadata: map[string]string{"k": "v"},
+		JWTConfiguration: store.JWTConfiguration{Scopes: json.RawMessage(`{"a":1}`)},
+	}))
+	must(c.CreateClientGrant(ctx, &store.ClientGrant{ID: "cgr_1", ClientID: "app", Audience: "api", Scope: []string{"read"}, AllowAnyOrganization: &yes}))
+	must(c.CreateResourceServer(ctx, &store.ResourceServer{ID: "rs1", Identifier: "api", Scopes: []store.ResourceServerScope{{Value: "read"}},
+		SubjectTypeAuthorization: json.RawMessage(`{"user":{}}`)}))
+	must(c.CreateConnection(ctx, &store.Connection{ID: "con_1", Name: "db", Strategy: "auth0", Options: json.RawMessage(`{"x":1}`),
+		EnabledClients: []string{"app"}, Metadata: map[string]string{"k": "v"}, ShowAsButton: &yes}))
+	_, err := c.UpdateTenantSettings(ctx, func(ts *store.TenantSettings) error {
+		ts.Flags = map[string]bool{"f": true}
+		ts.Other = map[string]json.RawMessage{"o": json.RawMessage(`"v"`)}
+		return nil
+	})
+	must(err)
+
+	for _, tc := range []struct {
+		name   string
+		get    func(store.Store) (any, error)
+		mutate func(any)
+	}{
+		{"GetClient", func(s store.Store) (any, error) { return s.GetClient(ctx, "app") }, func(v any) {
+			cl := v.(*store.Client)
+			cl.Name, cl.ClientSecret = "changed", ""
+			cl.GrantTypes[0] = "client_credentials"
+			cl.GrantTypes = append(cl.GrantTypes, "implicit")
+			cl.Callbacks[0] = "https://evil/cb"
+			*cl.TokenEndpointAuthMethod = "none"
+			cl.ClientMetadata["k"] = "changed"
+			cl.JWTConfiguration.Scopes[2] = 'b'
+		}},
+		{"FindClientGrant", func(s store.Store) (any, error) { return s.FindClientGrant(ctx, "app", "api") }, func(v any) {
+			g := v.(*store.ClientGrant)
+			g.Scope[0] = "write"
+			*g.AllowAnyOrganization = false
+		}},
+		{"ResourceServerByIdentifier", func(s store.Store) (any, error) { return s.ResourceServerByIdentifier(ctx, "api") }, func(v any) {
+			rs := v.(*store.ResourceServer)
+			rs.Scopes[0].Value = "write"
+			rs.SubjectTypeAuthorization[2] = 'x'
+		}},
+		{"ConnectionByName", func(s store.Store) (any, error) { return s.ConnectionByName(ctx, "db") }, func(v any) {
+			cn := v.(*store.Connection)
+			cn.EnabledClients[0] = "other"
+			cn.Options[2] = 'y'
+			cn.Metadata["k"] = "changed"
+			*cn.ShowAsButton = false
+		}},
+		{"GetTenantSettings", func(s store.Store) (any, error) { return s.GetTenantSettings(ctx) }, func(v any) {
+			ts := v.(*store.TenantSettings)
+			ts.Flags["f"] = false
+			ts.Other["o"][1] = 'w'
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := tc.get(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(first)
+			again, err := tc.get(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tc.get(db) // the database's record, untouched
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again, want) {
+				t.Fatalf("a caller's change reached the cache:\n got  %+v\n want %+v", again, want)
+			}
+		})
 	}
 }
 
@@ -168,5 +248,16 @@ func TestFailedPollReadsThrough(t *testing.T) {
 	c.poll(ctx)
 	if _, err := c.GetTenantSettings(ctx); err == nil {
 		t.Fatal("served settings from a cache that can no longer be checked")
+	}
+}
+
+// Every store method is written out in this package: one inherited through
+// an embedded field would let a new configuration write skip the flush.
+func TestNoMethodIsInherited(t *testing.T) {
+	st := reflect.TypeFor[Store]()
+	for i := range st.NumField() {
+		if f := st.Field(i); f.Anonymous {
+			t.Errorf("cache.Store embeds %s", f.Type)
+		}
 	}
 }

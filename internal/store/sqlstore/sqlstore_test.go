@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/cache"
 	"github.com/gatehouse/gatehouse/internal/store/conformance"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/migrations"
@@ -89,6 +91,43 @@ func postgresServer(t *testing.T) *pgServer {
 	return &pgServer{admin: admin, base: base}
 }
 
+// schemas hands out empty schemas of one database: a store opened on one
+// sees only its own tables, and a schema costs far less to make than a
+// database (which copies template1 and is made one at a time).
+type schemas struct {
+	db  *sql.DB
+	dsn string
+}
+
+// schemas creates a database, dropped when t ends, to hand schemas out of.
+func (p *pgServer) schemas(t *testing.T) *schemas {
+	t.Helper()
+	dsn := p.newDatabase(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &schemas{db: db, dsn: dsn}
+}
+
+// fresh creates an empty schema and returns a DSN that puts it first on
+// the search path.
+func (s *schemas) fresh(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := "s_" + hex.EncodeToString(b)
+	if _, err := s.db.ExecContext(t.Context(), "CREATE SCHEMA "+name); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	u, _ := url.Parse(s.dsn)
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // newDatabase creates an empty database, dropped when t ends, and returns
 // its DSN.
 func (p *pgServer) newDatabase(t *testing.T) string {
@@ -112,17 +151,25 @@ func (p *pgServer) newDatabase(t *testing.T) string {
 	return u.String()
 }
 
-func TestConformanceSQLite(t *testing.T) {
-	conformance.Run(t, func(t *testing.T) store.Store {
-		return open(t, sqlitePath(t), newSealer(t))
+// conformanceOver runs the suite over the bare backend and over the
+// configuration cache in front of it, which is what production uses.
+func conformanceOver(t *testing.T, dsn func(t *testing.T) string) {
+	t.Run("bare", func(t *testing.T) {
+		conformance.Run(t, func(t *testing.T) store.Store { return open(t, dsn(t), newSealer(t)) })
+	})
+	t.Run("cached", func(t *testing.T) {
+		conformance.Run(t, func(t *testing.T) store.Store {
+			return cache.New(t.Context(), open(t, dsn(t), newSealer(t)), slog.New(slog.DiscardHandler))
+		})
 	})
 }
 
+func TestConformanceSQLite(t *testing.T) {
+	conformanceOver(t, sqlitePath)
+}
+
 func TestConformancePostgres(t *testing.T) {
-	pg := postgresServer(t)
-	conformance.Run(t, func(t *testing.T) store.Store {
-		return open(t, pg.newDatabase(t), newSealer(t))
-	})
+	conformanceOver(t, postgresServer(t).schemas(t).fresh)
 }
 
 // backends opens fresh stores of each dialect; a test runs once per entry.
