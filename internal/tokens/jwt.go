@@ -58,6 +58,7 @@ type Claims struct {
 	Subject         string         `json:"sub"`
 	Audience        Audience       `json:"aud"`
 	IssuedAt        int64          `json:"iat"`
+	NotBefore       int64          `json:"nbf,omitempty"`
 	ExpiresAt       int64          `json:"exp"`
 	AuthorizedParty string         `json:"azp,omitempty"`
 	Scope           string         `json:"scope,omitempty"`
