@@ -8,19 +8,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
-
-// Client authentication methods, as Auth0 names them.
-const (
-	MethodNone          = "none"
-	MethodSecretPost    = "client_secret_post"
-	MethodSecretBasic   = "client_secret_basic"
-	MethodPrivateKeyJWT = "private_key_jwt"
-)
-
-// AssertionType is the only client_assertion_type there is.
-const AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // ClientAuthenticator authenticates the application behind a request.
 type ClientAuthenticator struct {
@@ -38,7 +28,7 @@ func (a *ClientAuthenticator) Authenticate(ctx context.Context, req *Request) (*
 	if err != nil {
 		return nil, "", err
 	}
-	if presented == MethodPrivateKeyJWT && clientID == "" {
+	if presented == protocol.MethodPrivateKeyJWT && clientID == "" {
 		clientID = unverifiedSubject(req.ClientAssertion)
 	}
 	if clientID == "" {
@@ -56,13 +46,13 @@ func (a *ClientAuthenticator) Authenticate(ctx context.Context, req *Request) (*
 		return nil, "", ErrAccessDenied.WithCause(errors.New("client authenticated with " + presented + ", configured for " + configured))
 	}
 	switch configured {
-	case MethodNone:
+	case protocol.MethodNone:
 		return client, configured, nil
-	case MethodSecretPost:
+	case protocol.MethodSecretPost:
 		return client, configured, checkSecret(client, req.ClientSecret)
-	case MethodSecretBasic:
+	case protocol.MethodSecretBasic:
 		return client, configured, checkSecret(client, req.Basic.ClientSecret)
-	case MethodPrivateKeyJWT:
+	case protocol.MethodPrivateKeyJWT:
 		if err := a.verifyAssertion(ctx, client, req.ClientAssertion); err != nil {
 			return nil, "", err
 		}
@@ -74,11 +64,11 @@ func (a *ClientAuthenticator) Authenticate(ctx context.Context, req *Request) (*
 // presentedMethod works out which single mechanism the request used.
 func presentedMethod(req *Request) (method, clientID string, err error) {
 	n := 0
-	method = MethodNone
+	method = protocol.MethodNone
 	clientID = req.ClientID
 	if req.Basic != nil {
 		n++
-		method = MethodSecretBasic
+		method = protocol.MethodSecretBasic
 		if clientID != "" && clientID != req.Basic.ClientID {
 			return "", "", Errorf(http.StatusBadRequest, "invalid_request", "client_id in body and Authorization header differ")
 		}
@@ -86,13 +76,13 @@ func presentedMethod(req *Request) (method, clientID string, err error) {
 	}
 	if req.ClientSecret != "" {
 		n++
-		method = MethodSecretPost
+		method = protocol.MethodSecretPost
 	}
 	if req.ClientAssertion != "" || req.ClientAssertionType != "" {
 		n++
-		method = MethodPrivateKeyJWT
-		if req.ClientAssertionType != AssertionType {
-			return "", "", Errorf(http.StatusBadRequest, "invalid_request", "client_assertion_type must be %s", AssertionType)
+		method = protocol.MethodPrivateKeyJWT
+		if req.ClientAssertionType != protocol.AssertionType {
+			return "", "", Errorf(http.StatusBadRequest, "invalid_request", "client_assertion_type must be %s", protocol.AssertionType)
 		}
 		if req.ClientAssertion == "" {
 			return "", "", MissingParam("client_assertion")

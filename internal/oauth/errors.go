@@ -1,7 +1,3 @@
-// Package oauth owns gatehouse's Authentication API: the token endpoint
-// (parsing a request once into a typed Request, authenticating the client,
-// dispatching to a grant, minting tokens), revocation, /userinfo and
-// discovery, with errors in Auth0's shape.
 package oauth
 
 import (
@@ -25,6 +21,9 @@ type Error struct {
 	RetryAfter int
 	// cause is logged, never sent.
 	cause error
+	// event, when set, is the Auth0 log event type the failure is logged
+	// as instead of the grant's own failure type (fp, fu, ferrt...).
+	event string
 }
 
 func (e *Error) Error() string {
@@ -40,6 +39,15 @@ func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) WithCause(err error) *Error {
 	c := *e
 	c.cause = err
+	return &c
+}
+
+// WithEvent returns a copy of e logged as the Auth0 event type code (fp for
+// a wrong password, ferrt for a reused refresh token...) rather than as
+// the grant's generic failure.
+func (e *Error) WithEvent(code string) *Error {
+	c := *e
+	c.event = code
 	return &c
 }
 
@@ -61,6 +69,26 @@ var (
 	ErrBodyTooLarge       = &Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "Request body too large"}
 	ErrBusy               = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "The server is busy. Try again shortly.", RetryAfter: 1}
 )
+
+// DirectoryUnavailable answers a request whose user's directory could not
+// be asked (an LDAP server down): not the user's fault, so neither a wrong
+// password nor invalid_grant (a client would throw its refresh token
+// away), and not a server error.
+func DirectoryUnavailable(connection string) *Error {
+	return Errorf(http.StatusServiceUnavailable, "temporarily_unavailable",
+		"The connection %s is not available. Try again later.", truncate(connection))
+}
+
+// MFARequired ends a login at the MFA gate: 403 mfa_required with the
+// mfa_token that resumes it (mfa-api.md §2).
+func MFARequired(mfaToken string, requirements map[string]any) *Error {
+	e := &Error{Status: http.StatusForbidden, Code: "mfa_required", Description: "Multifactor authentication required",
+		Extra: map[string]any{"mfa_token": mfaToken}}
+	if requirements != nil {
+		e.Extra["mfa_requirements"] = requirements
+	}
+	return e
+}
 
 // MissingParam is row 1 of the error table.
 func MissingParam(name string) *Error {

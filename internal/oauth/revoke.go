@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
@@ -66,6 +67,7 @@ func (h *Handler) revoke(r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return ErrServer.WithCause(err)
 	}
-	h.Logger.LogAttrs(ctx, slog.LevelInfo, "refresh token revoked", slog.String("event", "srrt"), slog.String("client_id", client.ClientID))
+	h.Hooks.Events.Emit(ctx, events.Event{Type: events.SuccessRevocation, Date: h.Now(), ClientID: client.ClientID,
+		ClientName: client.Name, IP: ClientIP(ctx), UserAgent: truncate(r.UserAgent()), UserID: f.UserID, Audience: f.Audience})
 	return nil
 }

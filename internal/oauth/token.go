@@ -2,8 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -11,40 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/events"
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
-
-// Grant authorizes one grant_type. It supplies only what is its own; the
-// Handler runs the shared phases (parsing, client authentication, the
-// grant-type check, minting, storing) in a fixed order around it.
-type Grant interface {
-	// Type is the grant_type value this grant answers.
-	Type() string
-	// Authorize decides who gets what, or returns an *Error.
-	Authorize(ctx context.Context, req *Request, client *store.Client) (*Authorization, error)
-}
-
-// Authorization is what a grant decided: the subject, the API and the
-// scopes to mint tokens for, and what to do with refresh tokens.
-type Authorization struct {
-	GrantType string                // the token's gty claim
-	Event     string                // log event code on success (sepft, sertft, ...)
-	User      *store.User           // nil for client credentials
-	API       *store.ResourceServer // nil: a /userinfo-only token
-	Scopes    []string              // granted, in response order
-
-	// NewFamily asks for a new refresh-token family (offline_access granted).
-	NewFamily bool
-	// Family and Presented (the hash of the token shown) carry a
-	// refresh-token exchange.
-	Family    *store.RefreshFamily
-	Presented []byte
-	// Login, when set, is the successful password login to record (login
-	// count, time, IP, a rehashed password); it is saved together with the
-	// new refresh family, in one write, before the response is sent.
-	Login *store.Login
-}
 
 // TokenResponse is the token endpoint's success body.
 type TokenResponse struct {
@@ -56,21 +25,51 @@ type TokenResponse struct {
 	TokenType    string `json:"token_type"`
 }
 
-// Handler serves POST /oauth/token and POST /oauth/revoke.
+// Hooks are the phases a feature fills in. A nil field is the no-op
+// default (events: one log line per event).
+type Hooks struct {
+	Guard     Guard
+	PostLogin PostLogin
+	MFA       MFAGate
+	Events    events.Emitter
+}
+
+// Handler serves POST /oauth/token (the dispatcher of the pipeline the
+// package doc draws) and POST /oauth/revoke.
 type Handler struct {
 	Clients  *ClientAuthenticator
 	Grants   map[string]Grant
 	Minter   *tokens.Minter
 	Families store.RefreshFamilies
-	Users    store.Users
 	Tenants  store.Tenants
 	Now      func() time.Time
 	Logger   *slog.Logger
+	Hooks    Hooks
 }
 
-// NewHandler wires a token endpoint with the given grants.
-func NewHandler(ca *ClientAuthenticator, m *tokens.Minter, s store.Store, now func() time.Time, log *slog.Logger, grants ...Grant) *Handler {
-	h := &Handler{Clients: ca, Grants: map[string]Grant{}, Minter: m, Families: s, Users: s, Tenants: s, Now: now, Logger: log}
+// Stores is what the Handler itself reads and writes: revocation deletes
+// refresh families under the tenant's revocation flag. Grants bring their
+// own stores.
+type Stores interface {
+	store.RefreshFamilies
+	store.Tenants
+}
+
+// NewHandler wires a token endpoint with the given hooks and grants.
+func NewHandler(ca *ClientAuthenticator, m *tokens.Minter, s Stores, now func() time.Time, log *slog.Logger, hooks Hooks, grants ...Grant) *Handler {
+	if hooks.Guard == nil {
+		hooks.Guard = noHook{}
+	}
+	if hooks.PostLogin == nil {
+		hooks.PostLogin = noHook{}
+	}
+	if hooks.MFA == nil {
+		hooks.MFA = noGate{}
+	}
+	if hooks.Events == nil {
+		hooks.Events = events.Log{Logger: log}
+	}
+	h := &Handler{Clients: ca, Grants: map[string]Grant{}, Minter: m, Families: s, Tenants: s, Now: now, Logger: log, Hooks: hooks}
 	for _, g := range grants {
 		h.Grants[g.Type()] = g
 	}
@@ -94,6 +93,8 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// token runs the parse and client phases, then the grant's road, and
+// logs the outcome as the grant's events.
 func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 	ctx := r.Context()
 	req, perr := ParseRequest(r)
@@ -112,19 +113,58 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 		return nil, err
 	}
 	ctx = trustForwardedFor(ctx, r, client, method)
-	if !client.AllowsGrant(req.GrantType) {
-		return nil, GrantNotAllowed(req.GrantType)
+	t := &trip{grant: grant, req: req, client: client, userAgent: truncate(r.UserAgent())}
+	resp, err := h.run(ctx, t)
+	h.emit(ctx, t, err)
+	return resp, err
+}
+
+// trip is one token request on its way through the phases: what the
+// events phase reports, whichever phase it ended in.
+type trip struct {
+	grant     Grant
+	req       *Request
+	client    *store.Client
+	userAgent string
+	attempt   *Attempt       // set once the grant's checks pass
+	auth      *Authorization // set once the subject is authenticated
+}
+
+// run calls the phases after client authentication, in their fixed order.
+func (h *Handler) run(ctx context.Context, t *trip) (*TokenResponse, error) {
+	if !t.client.AllowsGrant(t.req.GrantType) {
+		return nil, GrantNotAllowed(t.req.GrantType)
 	}
-	auth, err := grant.Authorize(ctx, req, client)
+	x, err := t.grant.Check(ctx, t.req, t.client)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := h.issue(ctx, r, client, auth)
+	t.attempt = x.Attempt()
+	t.attempt.IP, t.attempt.UserAgent = ClientIP(ctx), t.userAgent
+	if err := h.Hooks.Guard.Check(ctx, t.attempt); err != nil {
+		return nil, err
+	}
+	if t.auth, err = x.Authenticate(ctx); err != nil {
+		return nil, err
+	}
+	if t.auth.User != nil {
+		// Only a user's login runs rules and Actions and may need MFA;
+		// Auth0 runs neither for client credentials.
+		t.auth.AccessClaims, t.auth.IDClaims = map[string]any{}, map[string]any{}
+		if err := h.Hooks.PostLogin.Run(ctx, t.auth); err != nil {
+			return nil, err
+		}
+		if err := h.Hooks.MFA.Check(ctx, t.auth); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := h.mint(t.auth)
 	if err != nil {
 		return nil, err
 	}
-	h.Logger.LogAttrs(ctx, slog.LevelInfo, "token issued", slog.String("event", auth.Event),
-		slog.String("client_id", client.ClientID), slog.String("grant_type", req.GrantType))
+	if resp.RefreshToken, err = x.Commit(ctx, t.auth); err != nil {
+		return nil, err
+	}
 	return resp, nil
 }
 
@@ -133,7 +173,7 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 // public client could otherwise pick the IP that attack protection sees.
 func trustForwardedFor(ctx context.Context, r *http.Request, client *store.Client, method string) context.Context {
 	fwd := r.Header.Get("Auth0-Forwarded-For")
-	if fwd == "" || !client.IsTokenEndpointIPHeaderTrusted || (method != MethodSecretPost && method != MethodSecretBasic) {
+	if fwd == "" || !client.IsTokenEndpointIPHeaderTrusted || (method != protocol.MethodSecretPost && method != protocol.MethodSecretBasic) {
 		return ctx
 	}
 	ip, err := netip.ParseAddr(strings.TrimSpace(fwd))
@@ -143,11 +183,11 @@ func trustForwardedFor(ctx context.Context, r *http.Request, client *store.Clien
 	return WithClientIP(ctx, ip.String())
 }
 
-// issue mints the tokens of auth and commits what must survive (refresh
-// families, the grant's own changes) before returning them.
-func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization) (*TokenResponse, error) {
+// mint signs the access token and, for a user who was granted openid, the
+// ID token. The refresh token is the grant's: its commit draws it.
+func (h *Handler) mint(auth *Authorization) (*TokenResponse, error) {
 	now := h.Now()
-	subject := client.ClientID + "@clients"
+	subject := auth.Client.ClientID + "@clients"
 	if auth.User != nil {
 		subject = auth.User.UserID
 	}
@@ -159,15 +199,15 @@ func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Clie
 	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
 		go func() {
 			var err error
-			idToken, err = h.Minter.IDToken(tokens.IDToken{Client: client, User: auth.User, Scopes: auth.Scopes, IssuedAt: now})
+			idToken, err = h.Minter.IDToken(tokens.IDToken{Client: auth.Client, User: auth.User, Scopes: auth.Scopes, Extra: auth.IDClaims, IssuedAt: now})
 			idErr <- err
 		}()
 	} else {
 		idErr <- nil
 	}
 	at, lifetime, err := h.Minter.AccessToken(tokens.AccessToken{
-		Subject: subject, ClientID: client.ClientID, GrantType: auth.GrantType,
-		API: auth.API, Scopes: auth.Scopes, IssuedAt: now,
+		Subject: subject, ClientID: auth.Client.ClientID, GrantType: auth.GrantType,
+		API: auth.API, Scopes: auth.Scopes, Extra: auth.AccessClaims, IssuedAt: now,
 	})
 	if ierr := <-idErr; err == nil {
 		err = ierr
@@ -175,129 +215,55 @@ func (h *Handler) issue(ctx context.Context, r *http.Request, client *store.Clie
 	if err != nil {
 		return nil, ErrServer.WithCause(err)
 	}
-	resp := &TokenResponse{AccessToken: at, IDToken: idToken, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(auth.Scopes, " ")}
-	var family *store.RefreshFamily
-	if auth.NewFamily {
-		family, resp.RefreshToken = h.newFamily(ctx, r, client, auth, now)
-	}
-	switch {
-	case auth.Login != nil:
-		auth.Login.Family = family
-		if err := h.Users.RecordLogin(ctx, *auth.Login); err != nil {
-			return nil, ErrServer.WithCause(fmt.Errorf("record login: %w", err))
-		}
-	case family != nil:
-		if err := h.Families.CreateRefreshFamily(ctx, family); err != nil {
-			return nil, ErrServer.WithCause(fmt.Errorf("create refresh family: %w", err))
-		}
-	case auth.Family != nil:
-		if resp.RefreshToken, err = h.exchange(ctx, client, auth, now); err != nil {
-			return nil, err
-		}
-	}
-	return resp, nil
+	return &TokenResponse{AccessToken: at, IDToken: idToken, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(auth.Scopes, " ")}, nil
 }
 
-// newFamily starts a refresh-token family with the client's current
-// refresh_token settings and returns it, unsaved, with its first token.
-func (h *Handler) newFamily(ctx context.Context, r *http.Request, client *store.Client, auth *Authorization, now time.Time) (*store.RefreshFamily, string) {
-	rt := client.RefreshToken
-	f := &store.RefreshFamily{
-		ID:              tokens.NewFamilyID(),
-		ClientID:        client.ClientID,
-		UserID:          auth.User.UserID,
-		Scope:           auth.Scopes,
-		Rotating:        rt.RotationType == "rotating",
-		CreatedAt:       now,
-		LastExchangedAt: now,
-		InitialIP:       ClientIP(ctx),
-		LastIP:          ClientIP(ctx),
-		UserAgent:       truncate(r.UserAgent()),
+// emit is the events phase: the grant's success event (after s for a
+// completed login), or its failure event, with what the request got to.
+func (h *Handler) emit(ctx context.Context, t *trip, err error) {
+	types := t.grant.Events()
+	e := events.Event{
+		Date: h.Now(), ClientID: t.client.ClientID, ClientName: t.client.Name,
+		IP: ClientIP(ctx), UserAgent: t.userAgent,
+		Details: map[string]any{"grant_type": t.req.GrantType},
 	}
-	if auth.API != nil {
-		f.Audience = auth.API.Identifier
+	if a := t.attempt; a != nil {
+		e.UserName, e.UserID = a.Username, a.UserID
+		setConnection(&e, a.Connection)
 	}
-	if expiring(rt) && !rt.InfiniteTokenLifetime && rt.TokenLifetime > 0 {
-		f.ExpiresAt = now.Add(time.Duration(rt.TokenLifetime) * time.Second)
-	}
-	setIdle(f, rt, now)
-	token, hash := tokens.NewRefreshToken(f.ID)
-	f.Current = [][]byte{hash}
-	return f, token
-}
-
-// exchange records a refresh-token exchange: rotation hands out a new token
-// of the family; a non-rotating family only slides its idle expiry. The
-// family the grant read is written back by compare-and-swap, so an exchange
-// costs one write; when another exchange of the same family got in first,
-// the token is judged again against the newer family, so of two concurrent
-// exchanges of one token only those the rules allow succeed.
-func (h *Handler) exchange(ctx context.Context, client *store.Client, auth *Authorization, now time.Time) (string, error) {
-	rt := client.RefreshToken
-	f := auth.Family
-	for {
-		v := tokens.Judge(f, auth.Presented, now, leeway(rt))
-		switch v {
-		case tokens.Refused:
-			return "", ErrInvalidRefresh
-		case tokens.Reused:
-			return "", RevokeFamily(ctx, h.Families, h.Logger, f.ID)
+	if a := t.auth; a != nil {
+		if a.User != nil {
+			e.UserID = a.User.UserID
 		}
-		var token string
-		if rt.RotationType == "rotating" || f.Rotating {
-			var next []byte
-			token, next = tokens.NewRefreshToken(f.ID)
-			tokens.Rotate(f, v, auth.Presented, next, now)
-			// Rotation switched off since this family began: its tokens
-			// stop rotating from now on.
-			f.Rotating = rt.RotationType == "rotating"
+		if a.API != nil {
+			e.Audience = a.API.Identifier
 		}
-		f.LastExchangedAt = now
-		f.LastIP = ClientIP(ctx)
-		setIdle(f, rt, now)
-		err := h.Families.ReplaceRefreshFamily(ctx, f)
-		switch {
-		case err == nil:
-			return token, nil
-		case errors.Is(err, store.ErrNotFound):
-			return "", ErrInvalidRefresh.WithCause(errors.New("family revoked meanwhile"))
-		case !errors.Is(err, store.ErrConflict):
-			return "", ErrServer.WithCause(err)
+		e.Scope = strings.Join(a.Scopes, " ")
+		setConnection(&e, a.Connection)
+	}
+	if err == nil {
+		if types.Login {
+			e.Type = events.SuccessLogin
+			h.Hooks.Events.Emit(ctx, e)
 		}
-		if f, err = h.Families.GetRefreshFamily(ctx, f.ID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return "", ErrInvalidRefresh
-			}
-			return "", ErrServer.WithCause(err)
-		}
+		e.Type = types.Success
+		h.Hooks.Events.Emit(ctx, e)
+		return
 	}
-}
-
-// RevokeFamily deletes a family whose rotated token was used again (RFC
-// 9700 §4.14.2: the whole family, newest token included) and returns the
-// invalid_grant error to answer with.
-func RevokeFamily(ctx context.Context, families store.RefreshFamilies, log *slog.Logger, id string) error {
-	if err := families.DeleteRefreshFamily(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return ErrServer.WithCause(err)
+	oe := AsError(err)
+	e.Type = types.Failure
+	if oe.event != "" {
+		e.Type = oe.event
 	}
-	log.LogAttrs(ctx, slog.LevelWarn, "refresh token reuse: family revoked", slog.String("event", "ferrt"), slog.String("family", id))
-	return ErrInvalidRefresh.WithCause(errors.New("reuse of a rotated refresh token"))
+	e.Description = oe.Description
+	e.Details["error"] = oe.Code
+	h.Hooks.Events.Emit(ctx, e)
 }
 
-func expiring(rt store.RefreshTokenSettings) bool {
-	return rt.ExpirationType == "expiring" || rt.RotationType == "rotating"
-}
-
-func setIdle(f *store.RefreshFamily, rt store.RefreshTokenSettings, now time.Time) {
-	if expiring(rt) && !rt.InfiniteIdleTokenLifetime && rt.IdleTokenLifetime > 0 {
-		f.IdleExpiresAt = now.Add(time.Duration(rt.IdleTokenLifetime) * time.Second)
-	} else {
-		f.IdleExpiresAt = time.Time{}
+func setConnection(e *events.Event, c *store.Connection) {
+	if c != nil {
+		e.Connection, e.ConnectionID, e.Strategy = c.Name, c.ID, c.Strategy
 	}
-}
-
-func leeway(rt store.RefreshTokenSettings) time.Duration {
-	return time.Duration(rt.Leeway) * time.Second
 }
 
 // truncate bounds attacker-controlled strings echoed in errors and logs.

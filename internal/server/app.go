@@ -1,6 +1,7 @@
 // Package server assembles gatehouse: it opens the store, loads the keys,
-// bootstraps the tenant, and serves the route table (all of it in routes.go)
-// behind one middleware chain.
+// bootstraps the tenant, and serves the route table (App.routes, in
+// app.go) behind one middleware chain (middleware.go: the request id in
+// the context, the client IP, panic recovery, the access log).
 package server
 
 import (
@@ -18,7 +19,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/mgmt"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -48,6 +51,7 @@ type App struct {
 	storeOpts   []sqlstore.Option
 	configCache *cache.Store       // the configuration cache in front of Store, polled while serving
 	limit       *passwords.Limiter // password hashes at once
+	hooks       oauth.Hooks        // the token pipeline's hook phases
 }
 
 // Option changes how Open assembles the App.
@@ -55,6 +59,16 @@ type Option func(*App)
 
 // WithClock makes the App read time from now (tests move it forward).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithLogger makes the App log to log rather than to the logger Open was
+// given (tests read what a request logged).
+func WithLogger(log *slog.Logger) Option {
+	return func(a *App) { a.Log = withRequestIDs(log) }
+}
+
+// WithHooks fills the token pipeline's hook phases (guards, post-login,
+// the MFA gate, the events emitter); a nil field keeps its default.
+func WithHooks(h oauth.Hooks) Option { return func(a *App) { a.hooks = h } }
 
 // WithStoreOptions passes options to the SQL store.
 func WithStoreOptions(opts ...sqlstore.Option) Option {
@@ -65,6 +79,7 @@ func WithStoreOptions(opts ...sqlstore.Option) Option {
 // creates the signing keys on first start and applies the bootstrap
 // settings.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	log = withRequestIDs(log)
 	sealer, notice, err := openSealer(cfg)
 	if err != nil {
 		return nil, err
@@ -90,7 +105,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	return app, nil
 }
 
+// withRequestIDs wraps log, once, so that every line logged with a
+// request's context carries its request_id, whichever package logs it.
+func withRequestIDs(log *slog.Logger) *slog.Logger {
+	if _, done := log.Handler().(*logging.Handler); done {
+		return log
+	}
+	return slog.New(logging.NewHandler(log.Handler()))
+}
+
 func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger, opts []Option) (*App, error) {
+	log = withRequestIDs(log)
 	hasher, err := passwords.NewHasher(passwords.Algorithm(cfg.PasswordHash), passwords.Argon2Params{}, 0)
 	if err != nil {
 		return nil, err
@@ -196,10 +221,17 @@ func (a *App) routes() http.Handler {
 	minter := a.minter()
 	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
 	dir := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log})
-	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log,
-		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log},
-		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Logger: a.Log, Realm: true},
-		&grants.Refresh{Store: a.Store, Now: a.now, Logger: a.Log},
+	// The hooks are the no-op defaults unless an option set them: attack
+	// protection fills Guard, rules and Actions PostLogin, MFA the gate;
+	// events go to the log.
+	hooks := a.hooks
+	if hooks.Events == nil {
+		hooks.Events = events.Log{Logger: a.Log}
+	}
+	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
+		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
+		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},
+		&grants.Refresh{Store: a.Store, Now: a.now, Users: dir},
 		&grants.ClientCredentials{Store: a.Store, Issuer: a.Config.Issuer},
 	)
 	management := mgmt.New(mgmt.Config{

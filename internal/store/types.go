@@ -250,9 +250,10 @@ type User struct {
 }
 
 // RefreshFamily is every refresh token descended from one grant. Tokens are
-// never stored: only SHA-256 hashes of their secret part. The newest tokens
-// are in Current (more than one when a previous token was replayed inside
-// the leeway); Previous is the token the last rotation consumed.
+// never stored: only SHA-256 hashes of their secret part. Current holds the
+// tokens issued and not yet exchanged (more than one when a spent token was
+// replayed inside the leeway); Previous is the token the last rotation
+// spent, and Spent the others spent inside the leeway before it.
 type RefreshFamily struct {
 	ID       string   `json:"id"`
 	ClientID string   `json:"client_id"`
@@ -261,9 +262,10 @@ type RefreshFamily struct {
 	Scope    []string `json:"scope"`
 	Rotating bool     `json:"rotating"`
 
-	Current        [][]byte  `json:"current"`
-	Previous       []byte    `json:"previous,omitempty"`
-	PreviousUsedAt time.Time `json:"previous_used_at"`
+	Current        [][]byte     `json:"current"`
+	Previous       []byte       `json:"previous,omitempty"`
+	PreviousUsedAt time.Time    `json:"previous_used_at"`
+	Spent          []SpentToken `json:"spent,omitempty"`
 
 	CreatedAt       time.Time `json:"created_at"`
 	ExpiresAt       time.Time `json:"expires_at"`      // zero: no absolute expiry
@@ -276,6 +278,12 @@ type RefreshFamily struct {
 
 	// Version counts the writes to the family; see ReplaceRefreshFamily.
 	Version int64 `json:"-"`
+}
+
+// SpentToken is a refresh token of a family that was exchanged, and when.
+type SpentToken struct {
+	Hash []byte    `json:"hash"`
+	At   time.Time `json:"at"`
 }
 
 // SigningKey is one of the tenant's token-signing key pairs.

@@ -1,11 +1,14 @@
 package tokens
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,15 +73,29 @@ const (
 	// Refused: expired family or a token that was never issued; answer
 	// invalid_grant, change nothing.
 	Refused Verdict = iota
-	// Accepted: a current token.
+	// Accepted: a token issued and not yet exchanged.
 	Accepted
-	// Replayed: the token the last rotation consumed, shown again within
-	// the leeway; accepted, and it gets a fresh token of its own.
+	// Replayed: a token already exchanged, shown again within the leeway
+	// of its first exchange; accepted, and it gets a fresh token of its
+	// own (a sibling of the one its first exchange returned).
 	Replayed
-	// Reused: a rotated token shown again outside the leeway; the whole
+	// Reused: an exchanged token shown again outside the leeway; the whole
 	// family must be revoked.
 	Reused
 )
+
+// Bounds on what a family remembers. A replay inside the leeway adds a
+// token to Current; past maxLive the replay is refused (invalid_grant, the
+// family kept) rather than an issued token forgotten. Spent tokens older
+// than the leeway are forgotten anyway (they are reuse either way).
+const (
+	maxLive  = 64
+	maxSpent = 64
+)
+
+// ErrTooManyLive refuses a replay that would leave a family with more than
+// maxLive tokens not yet exchanged.
+var ErrTooManyLive = errors.New("refresh family has too many unexchanged tokens")
 
 // Judge decides what presenting a token whose secret hashes to h means for
 // family f at now. leeway is the client's reuse interval.
@@ -94,8 +111,8 @@ func Judge(f *store.RefreshFamily, h []byte, now time.Time, leeway time.Duration
 			return Accepted
 		}
 	}
-	if len(f.Previous) > 0 && subtle.ConstantTimeCompare(f.Previous, h) == 1 {
-		if leeway > 0 && now.Sub(f.PreviousUsedAt) <= leeway {
+	if at, ok := spentAt(f, h); ok {
+		if leeway > 0 && now.Sub(at) <= leeway {
 			return Replayed
 		}
 		return Reused
@@ -107,19 +124,49 @@ func Judge(f *store.RefreshFamily, h []byte, now time.Time, leeway time.Duration
 	return Refused
 }
 
-// Rotate records that the token hashing to presented was exchanged at now
-// for a new token hashing to next.
-func Rotate(f *store.RefreshFamily, v Verdict, presented, next []byte, now time.Time) {
-	switch v {
-	case Accepted:
-		f.Previous, f.PreviousUsedAt = presented, now
-		f.Current = [][]byte{next}
-	case Replayed:
-		// Keep the tokens already issued from the previous one valid, so
-		// concurrent callers that each got one can both go on.
-		f.Current = append(f.Current, next)
-		if len(f.Current) > 4 {
-			f.Current = f.Current[len(f.Current)-4:]
+// spentAt returns when the token hashing to h was first exchanged, if the
+// family still remembers it.
+func spentAt(f *store.RefreshFamily, h []byte) (time.Time, bool) {
+	if len(f.Previous) > 0 && subtle.ConstantTimeCompare(f.Previous, h) == 1 {
+		return f.PreviousUsedAt, true
+	}
+	for _, s := range f.Spent {
+		if subtle.ConstantTimeCompare(s.Hash, h) == 1 {
+			return s.At, true
 		}
 	}
+	return time.Time{}, false
+}
+
+// Rotate records that the token hashing to presented, judged v, was
+// exchanged at now for a new token hashing to next. An accepted token
+// leaves Current and is remembered as spent for the leeway; every other
+// token of Current stays valid, so concurrent callers that each got a
+// token inside the leeway can all go on, each token exactly once.
+func Rotate(f *store.RefreshFamily, v Verdict, presented, next []byte, now time.Time, leeway time.Duration) error {
+	switch v {
+	case Accepted:
+		f.Current = slices.DeleteFunc(slices.Clone(f.Current), func(c []byte) bool { return bytes.Equal(c, presented) })
+		f.Current = append(f.Current, next)
+		var spent []store.SpentToken
+		if len(f.Previous) > 0 {
+			spent = append(spent, store.SpentToken{Hash: f.Previous, At: f.PreviousUsedAt})
+		}
+		spent = append(spent, f.Spent...)
+		f.Spent = nil
+		for _, s := range spent {
+			if leeway > 0 && now.Sub(s.At) <= leeway && len(f.Spent) < maxSpent {
+				f.Spent = append(f.Spent, s)
+			}
+		}
+		f.Previous, f.PreviousUsedAt = presented, now
+	case Replayed:
+		if len(f.Current) >= maxLive {
+			return ErrTooManyLive
+		}
+		f.Current = append(slices.Clone(f.Current), next)
+	default:
+		return fmt.Errorf("tokens: cannot rotate a token judged %d", v)
+	}
+	return nil
 }

@@ -80,20 +80,61 @@ func TestJudge(t *testing.T) {
 
 func TestRotate(t *testing.T) {
 	now := time.Now()
+	const leeway = 10 * time.Second
 	f := &store.RefreshFamily{Rotating: true, Current: [][]byte{[]byte("a")}}
-	Rotate(f, Accepted, []byte("a"), []byte("b"), now)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(Rotate(f, Accepted, []byte("a"), []byte("b"), now, leeway))
 	if string(f.Previous) != "a" || len(f.Current) != 1 || string(f.Current[0]) != "b" || !f.PreviousUsedAt.Equal(now) {
 		t.Fatalf("after rotation: %+v", f)
 	}
 	// A replay of "a" inside the leeway adds "c" and keeps "b" valid.
-	Rotate(f, Replayed, []byte("a"), []byte("c"), now)
+	must(Rotate(f, Replayed, []byte("a"), []byte("c"), now, leeway))
 	if len(f.Current) != 2 || Judge(f, []byte("b"), now, 0) != Accepted || Judge(f, []byte("c"), now, 0) != Accepted {
 		t.Fatalf("after replay: %+v", f)
 	}
-	for i := 0; i < 10; i++ {
-		Rotate(f, Replayed, []byte("a"), []byte{byte(i)}, now)
+	refused := 0
+	for i := range 100 {
+		if Rotate(f, Replayed, []byte("a"), []byte{byte(i)}, now, leeway) != nil {
+			refused++
+		}
 	}
-	if len(f.Current) > 4 {
-		t.Fatalf("replays grew Current to %d entries", len(f.Current))
+	if len(f.Current) > maxLive || refused == 0 {
+		t.Fatalf("100 replays grew Current to %d entries (%d refused)", len(f.Current), refused)
 	}
+}
+
+// TestRotateKeepsEveryTokenIssuedInsideTheLeeway is issue 7's first defect:
+// A and B both exchange T0 inside the leeway (T1, T2); A exchanges T1 (T3);
+// B's T2 must still be accepted, and then T3 and B's child too.
+func TestRotateKeepsEveryTokenIssuedInsideTheLeeway(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	const leeway = 10 * time.Second
+	f := &store.RefreshFamily{Rotating: true, Current: [][]byte{[]byte("T0")}}
+	step := func(presented, next string, want Verdict) {
+		t.Helper()
+		v := Judge(f, []byte(presented), now, leeway)
+		if v != want {
+			t.Fatalf("%s judged %v, want %v (family %+v)", presented, v, want, f)
+		}
+		if v == Accepted || v == Replayed {
+			if err := Rotate(f, v, []byte(presented), []byte(next), now, leeway); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(time.Second)
+	}
+	step("T0", "T1", Accepted) // A
+	step("T0", "T2", Replayed) // B, inside the leeway
+	step("T1", "T3", Accepted) // A goes on
+	step("T2", "T4", Accepted) // B goes on
+	step("T3", "T5", Accepted)
+	step("T4", "T6", Accepted)
+	step("T0", "T7", Replayed) // still inside T0's leeway: a sibling
+	now = now.Add(leeway)
+	step("T1", "", Reused) // used a second time outside the window
 }

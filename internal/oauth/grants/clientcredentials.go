@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -18,11 +20,17 @@ type ClientCredentials struct {
 }
 
 // Type implements oauth.Grant.
-func (g *ClientCredentials) Type() string { return TypeClientCredentials }
+func (g *ClientCredentials) Type() string { return protocol.GrantClientCredentials }
 
-// Authorize implements oauth.Grant (spec §4).
-func (g *ClientCredentials) Authorize(ctx context.Context, req *oauth.Request, client *store.Client) (*oauth.Authorization, error) {
-	if client.AuthMethod() == oauth.MethodNone {
+// Events implements oauth.Grant.
+func (g *ClientCredentials) Events() oauth.GrantEvents {
+	return oauth.GrantEvents{Success: events.SuccessExchangeClientCred, Failure: events.FailedExchangeClientCred}
+}
+
+// Check implements oauth.Grant (spec §4): the client grant for the API
+// decides the scopes.
+func (g *ClientCredentials) Check(ctx context.Context, req *oauth.Request, client *store.Client) (oauth.Exchange, error) {
+	if client.AuthMethod() == protocol.MethodNone {
 		return nil, oauth.GrantNotAllowed(req.GrantType)
 	}
 	tenant, err := g.Store.GetTenantSettings(ctx)
@@ -60,10 +68,27 @@ func (g *ClientCredentials) Authorize(ctx context.Context, req *oauth.Request, c
 		}
 		scopes = asked
 	}
-	return &oauth.Authorization{
-		GrantType: "client-credentials",
-		Event:     "seccft",
+	return &clientExchange{auth: &oauth.Authorization{
+		GrantType: protocol.GTYClientCredentials,
+		Client:    client,
 		API:       api,
 		Scopes:    scopes,
-	}, nil
+	}}, nil
+}
+
+// clientExchange is a client-credentials request past its checks: the
+// client authenticated itself, so the subject phase has nothing to prove,
+// and nothing is stored.
+type clientExchange struct{ auth *oauth.Authorization }
+
+func (x *clientExchange) Attempt() *oauth.Attempt {
+	return &oauth.Attempt{GrantType: protocol.GrantClientCredentials, Client: x.auth.Client}
+}
+
+func (x *clientExchange) Authenticate(context.Context) (*oauth.Authorization, error) {
+	return x.auth, nil
+}
+
+func (x *clientExchange) Commit(context.Context, *oauth.Authorization) (string, error) {
+	return "", nil
 }

@@ -1,6 +1,10 @@
-// Package grants holds one file per grant_type. A grant only decides who
-// gets which scopes for which API; the oauth.Handler authenticates the
-// client before and mints and stores tokens after.
+// Package grants holds one file per grant_type. Each grant owns its whole
+// decision and its commit: Check is its own checks, the Exchange it returns
+// authenticates the subject (the password through the connection's
+// directory strategy; the refresh family's user) and commits what the
+// grant changes. The oauth.Handler calls these phases in the order the
+// oauth package doc draws, with the hooks (guards, post-login, MFA gate,
+// events) between them.
 package grants
 
 import (
@@ -10,14 +14,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
-)
-
-// Grant type values.
-const (
-	TypePassword          = "password"
-	TypePasswordRealm     = "http://auth0.com/oauth/grant-type/password-realm"
-	TypeRefreshToken      = "refresh_token"
-	TypeClientCredentials = "client_credentials"
 )
 
 // apis resolves the audience of a request to an API.

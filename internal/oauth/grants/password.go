@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -23,7 +24,6 @@ type Password struct {
 	Directory directory.PasswordVerifier
 	Issuer    string
 	Now       func() time.Time
-	Logger    *slog.Logger
 	// Realm selects the password-realm variant.
 	Realm bool
 }
@@ -31,13 +31,19 @@ type Password struct {
 // Type implements oauth.Grant.
 func (g *Password) Type() string {
 	if g.Realm {
-		return TypePasswordRealm
+		return protocol.GrantPasswordRealm
 	}
-	return TypePassword
+	return protocol.GrantPassword
 }
 
-// Authorize implements oauth.Grant, in the order of spec §3.3.
-func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *store.Client) (*oauth.Authorization, error) {
+// Events implements oauth.Grant: a success is also a login (s).
+func (g *Password) Events() oauth.GrantEvents {
+	return oauth.GrantEvents{Success: events.SuccessExchangePassword, Failure: events.FailedExchangePassword, Login: true}
+}
+
+// Check implements oauth.Grant, in the order of spec §3.3: the parameters,
+// the connection and the API, before any password is looked at.
+func (g *Password) Check(ctx context.Context, req *oauth.Request, client *store.Client) (oauth.Exchange, error) {
 	for _, p := range []struct{ name, val string }{{"username", req.Username}, {"password", req.Password}} {
 		if p.val == "" {
 			return nil, oauth.MissingParam(p.name)
@@ -66,56 +72,18 @@ func (g *Password) Authorize(ctx context.Context, req *oauth.Request, client *st
 		// scope under the "no API scope asked" rule.
 		return nil, oauth.Errorf(http.StatusForbidden, "access_denied", "The Management API does not accept user tokens")
 	}
-
-	res, ok, err := g.Directory.Verify(ctx, conn, req.Username, req.Password)
-	if errors.Is(err, passwords.ErrBusy) {
-		return nil, oauth.ErrBusy
-	}
-	if errors.Is(err, directory.ErrUnavailable) {
-		// The connection's directory could not be asked: not the user's
-		// fault, so neither a wrong password nor a server error.
-		return nil, oauth.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable",
-			"The connection %s is not available. Try again later.", truncate(conn.Name)).WithCause(err)
-	}
-	if err != nil {
-		return nil, oauth.ErrServer.WithCause(err)
-	}
-	if !ok {
-		event := "fu" // unknown user
-		if res.User != nil {
-			event = "fp" // wrong password
-		}
-		g.Logger.LogAttrs(ctx, slog.LevelInfo, "wrong email or password", slog.String("event", event),
-			slog.String("client_id", client.ClientID), slog.String("connection", conn.Name), slog.String("ip", oauth.ClientIP(ctx)))
-		return nil, oauth.ErrWrongCredentials
-	}
-	user := res.User
-	if user.Blocked {
-		return nil, oauth.ErrUserBlocked
-	}
-
 	var apiScopes []string
 	if api != nil {
 		apiScopes = api.ScopeValues()
 	}
 	scopes, offline := userScopes(splitScope(req.Scope), apiScopes)
-	newFamily := offline && client.AllowsGrant(TypeRefreshToken) && (api == nil || api.AllowOfflineAccess)
-	if newFamily {
+	offline = offline && client.AllowsGrant(protocol.GrantRefreshToken) && (api == nil || api.AllowOfflineAccess)
+	if offline {
 		scopes = append(scopes, "offline_access")
 	}
-	return &oauth.Authorization{
-		GrantType: "password",
-		Event:     "sepft",
-		User:      user,
-		API:       api,
-		Scopes:    scopes,
-		NewFamily: newFamily,
-		Login: &store.Login{
-			UserID:          user.UserID,
-			At:              g.Now(),
-			IP:              oauth.ClientIP(ctx),
-			NewPasswordHash: res.NewPasswordHash,
-		},
+	return &passwordExchange{
+		g: g, client: client, conn: conn, api: api, scopes: scopes, offline: offline, password: req.Password,
+		attempt: &oauth.Attempt{GrantType: req.GrantType, Client: client, Connection: conn, Username: req.Username},
 	}, nil
 }
 
@@ -142,4 +110,74 @@ func (g *Password) connection(ctx context.Context, req *oauth.Request, tenant *s
 		return nil, oauth.Errorf(http.StatusBadRequest, "invalid_request", "Unknown realm %s.", truncate(name))
 	}
 	return conn, nil
+}
+
+// passwordExchange is a password login past the grant's checks.
+// Authenticate only verifies the password ("password verified"); Commit
+// records the login ("login completed": count, time, IP, a rehashed
+// password, the new refresh family) in one write.
+type passwordExchange struct {
+	g        *Password
+	client   *store.Client
+	conn     *store.Connection
+	api      *store.ResourceServer
+	scopes   []string
+	offline  bool // a refresh token may be issued
+	password string
+	attempt  *oauth.Attempt
+
+	rehash string // the verified password's new hash, to save with the login
+}
+
+func (x *passwordExchange) Attempt() *oauth.Attempt { return x.attempt }
+
+// Authenticate is the subject phase: the connection's directory strategy
+// checks the password.
+func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorization, error) {
+	res, ok, err := x.g.Directory.Verify(ctx, x.conn, x.attempt.Username, x.password)
+	switch {
+	case errors.Is(err, passwords.ErrBusy):
+		return nil, oauth.ErrBusy
+	case errors.Is(err, directory.ErrUnavailable):
+		return nil, oauth.DirectoryUnavailable(x.conn.Name).WithCause(err)
+	case err != nil:
+		return nil, oauth.ErrServer.WithCause(err)
+	case !ok && res.User != nil:
+		x.attempt.UserID = res.User.UserID
+		return nil, oauth.ErrWrongCredentials.WithEvent(events.FailedLoginWrongPassword)
+	case !ok:
+		return nil, oauth.ErrWrongCredentials.WithEvent(events.FailedLoginUnknownUser)
+	}
+	user := res.User
+	x.attempt.UserID = user.UserID
+	if user.Blocked {
+		return nil, oauth.ErrUserBlocked.WithEvent(events.FailedLogin)
+	}
+	x.rehash = res.NewPasswordHash
+	return &oauth.Authorization{
+		GrantType:  protocol.GTYPassword,
+		Client:     x.client,
+		Connection: x.conn,
+		User:       user,
+		API:        x.api,
+		Scopes:     x.scopes,
+	}, nil
+}
+
+// Commit records the login, with the new refresh family when offline
+// access was granted (and post-login left it in the scopes).
+func (x *passwordExchange) Commit(ctx context.Context, auth *oauth.Authorization) (string, error) {
+	now := x.g.Now()
+	var family *store.RefreshFamily
+	var token string
+	if x.offline && slices.Contains(auth.Scopes, "offline_access") {
+		family, token = newFamily(x.client, auth, oauth.ClientIP(ctx), x.attempt.UserAgent, now)
+	}
+	err := x.g.Store.RecordLogin(ctx, store.Login{
+		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: x.rehash, Family: family,
+	})
+	if err != nil {
+		return "", oauth.ErrServer.WithCause(fmt.Errorf("record login: %w", err))
+	}
+	return token, nil
 }

@@ -1,0 +1,156 @@
+// Package oauth owns gatehouse's Authentication API: the token endpoint,
+// revocation, /userinfo and discovery, with errors in Auth0's shape.
+//
+// # The token pipeline
+//
+// Every grant travels the same road. Handler.Token calls the phases in this
+// fixed order; no grant can skip or reorder one:
+//
+//	parse        ParseRequest: the body once into a typed Request; text
+//	             checked at the edge (input: UTF-8, no NUL, no duplicate keys)
+//	client       ClientAuthenticator: secret, Basic, private_key_jwt or none;
+//	             the grant type allowed for the client
+//	grant        Grant.Check: the grant's own checks (parameters, connection,
+//	             audience, the refresh token presented) → an Exchange
+//	guards       Guard.Check on the Exchange's Attempt, BEFORE any password
+//	             hash: a blocked attempt costs no hash and no limiter slot
+//	subject      Exchange.Authenticate: who the tokens are for (the password
+//	             through the connection's directory strategy; the refresh
+//	             family's user, still there and not blocked) → Authorization
+//	post-login   PostLogin.Run on the Authorization (user logins only): claims
+//	             for both tokens, scopes, or a denial
+//	MFA gate     MFAGate.Check (user logins only): may end the request with
+//	             403 mfa_required and an mfa_token that resumes it later
+//	mint         Handler: the access token and, with openid, the ID token
+//	commit       Exchange.Commit: the grant's own durable writes (the login
+//	             record with a new refresh family; a refresh family rotated by
+//	             compare-and-swap), in one write, before the response
+//	events       events.Emitter: Auth0 log events (s, sepft, fp, fu, ferrt...)
+//
+// Each hook phase is a small interface with a no-op default (Hooks); the
+// features after this one fill a phase in without editing the road:
+// attack protection → Guard, directories (LDAP, custom scripts) → the
+// subject phase through directory strategies, rules and Actions →
+// PostLogin, MFA → MFAGate, the tenant's stored log → events.Emitter.
+//
+// A grant owns its whole decision and its commit (as fosite's handlers do):
+// the dispatcher never looks inside an Exchange, it only calls its phases.
+package oauth
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Grant is one grant_type. Check runs the grant's own checks and returns
+// the Exchange the later phases drive; every failure is an *Error.
+type Grant interface {
+	// Type is the grant_type value this grant answers.
+	Type() string
+	// Events names the log events the grant's requests are logged as.
+	Events() GrantEvents
+	// Check is the grant phase.
+	Check(ctx context.Context, req *Request, client *store.Client) (Exchange, error)
+}
+
+// GrantEvents are the Auth0 log event types of one grant.
+type GrantEvents struct {
+	Success string // sepft, sertft, seccft
+	Failure string // fepft, fertft, feccft: any refusal after client authentication
+	// Login marks grants whose success is also a completed login (s).
+	Login bool
+}
+
+// Exchange is one token request of a grant past the grant's own checks.
+type Exchange interface {
+	// Attempt is what the guards judge, before any credential is checked.
+	Attempt() *Attempt
+	// Authenticate is the subject phase: it proves who the tokens are for
+	// and returns what they will carry.
+	Authenticate(ctx context.Context) (*Authorization, error)
+	// Commit is the commit phase: the grant's durable writes once the
+	// tokens are minted, and the refresh token to hand out ("" for none).
+	Commit(ctx context.Context, auth *Authorization) (refreshToken string, err error)
+}
+
+// Attempt is a token request as the guards see it.
+type Attempt struct {
+	GrantType  string
+	Client     *store.Client
+	Connection *store.Connection // the connection a password is checked in; nil otherwise
+	Username   string            // the identifier typed (password grants)
+	UserID     string            // when known: the refresh family's user, or the user a wrong password was typed for
+	IP         string            // the end user's address
+	UserAgent  string
+}
+
+// Authorization is what the subject phase established and the later
+// phases shape: who the tokens are for and what they carry.
+type Authorization struct {
+	// GrantType is the access token's gty claim.
+	GrantType  string
+	Client     *store.Client
+	Connection *store.Connection // the user's connection; nil for client credentials
+	// User is the subject of a login; nil when the client acts on its own
+	// behalf (client credentials), which runs neither post-login nor MFA.
+	User   *store.User
+	API    *store.ResourceServer // nil: a token only /userinfo accepts
+	Scopes []string              // granted, in response order
+	// AccessClaims and IDClaims are custom claims for the two tokens
+	// (rules and Actions set them); they never override registered claims.
+	AccessClaims map[string]any
+	IDClaims     map[string]any
+}
+
+// Deny ends the login with Auth0's answer to a rule or Action that refuses
+// it: 403 access_denied with the given description, logged as f.
+func (a *Authorization) Deny(description string) error {
+	return Errorf(http.StatusForbidden, "access_denied", "%s", description).WithEvent("f")
+}
+
+// Guard is the pre-authentication phase (attack protection: is this
+// user and IP blocked, this IP throttled?). An error ends the request
+// before the subject is authenticated, so no password hash is computed.
+type Guard interface {
+	Check(ctx context.Context, a *Attempt) error
+}
+
+// PostLogin is the post-authentication phase (rules, then Actions): it may
+// add claims, narrow the scopes, or refuse with Authorization.Deny.
+type PostLogin interface {
+	Run(ctx context.Context, a *Authorization) error
+}
+
+// MFAGate decides whether a login needs a second factor. Answering
+// MFARequired ends the request; the MFA grants resume it from the token.
+type MFAGate interface {
+	Check(ctx context.Context, a *Authorization) error
+}
+
+// GuardFunc, PostLoginFunc and MFAGateFunc adapt functions to the hooks.
+type (
+	GuardFunc     func(ctx context.Context, a *Attempt) error
+	PostLoginFunc func(ctx context.Context, a *Authorization) error
+	MFAGateFunc   func(ctx context.Context, a *Authorization) error
+)
+
+// Check implements Guard.
+func (f GuardFunc) Check(ctx context.Context, a *Attempt) error { return f(ctx, a) }
+
+// Run implements PostLogin.
+func (f PostLoginFunc) Run(ctx context.Context, a *Authorization) error { return f(ctx, a) }
+
+// Check implements MFAGate.
+func (f MFAGateFunc) Check(ctx context.Context, a *Authorization) error { return f(ctx, a) }
+
+// noHook is every hook's default: it lets everything through.
+type noHook struct{}
+
+func (noHook) Check(context.Context, *Attempt) error     { return nil }
+func (noHook) Run(context.Context, *Authorization) error { return nil }
+
+type noGate struct{}
+
+func (noGate) Check(context.Context, *Authorization) error { return nil }
