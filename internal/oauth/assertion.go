@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -108,6 +109,8 @@ func (a *ClientAuthenticator) checkAssertion(client *store.Client, raw string) (
 		return nil, errors.New("expired")
 	case claims.ID == "" || len(claims.ID) > maxJTI:
 		return nil, errors.New("jti missing or too long")
+	case input.Text(claims.ID) != nil:
+		return nil, errors.New("jti is not valid text")
 	}
 	start := now
 	if claims.IssuedAt != nil {

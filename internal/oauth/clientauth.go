@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -33,6 +34,11 @@ func (a *ClientAuthenticator) Authenticate(ctx context.Context, req *Request) (*
 	}
 	if clientID == "" {
 		return nil, "", MissingParam("client_id")
+	}
+	if input.Text(clientID) != nil {
+		// Only the assertion's sub gets here unchecked: every parameter
+		// and the Basic header were checked when the request was parsed.
+		return nil, "", Errorf(http.StatusBadRequest, "invalid_request", "client_id %s", textRule)
 	}
 	client, err := a.Clients.GetClient(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {

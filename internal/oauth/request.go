@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/input"
 )
 
 // MaxBodyBytes bounds every Authentication API request body. The largest
@@ -70,10 +72,25 @@ func ParseRequest(r *http.Request) (*Request, *Error) {
 		if !ok {
 			return nil, Errorf(http.StatusBadRequest, "invalid_request", "Malformed Authorization header")
 		}
+		if basic != nil && (input.Text(basic.ClientID) != nil || input.Text(basic.ClientSecret) != nil) {
+			return nil, Errorf(http.StatusBadRequest, "invalid_request", "Client credentials in the Authorization header %s", textRule)
+		}
 		req.Basic = basic
 	}
 	return req, nil
 }
+
+// textRule ends the description of a refused text parameter.
+const textRule = "must be valid UTF-8 without NUL characters"
+
+// textError refuses a body for its text (invalid UTF-8, a NUL), which
+// every store would treat differently.
+type textError struct{ what string }
+
+func (e *textError) Error() string { return e.what + " " + textRule }
+func (e *textError) Unwrap() error { return input.ErrInvalidText }
+
+func errText(what string) error { return &textError{what} }
 
 // FromParams builds a Request from parsed body parameters.
 func FromParams(p map[string]string) *Request {
@@ -104,7 +121,10 @@ func describe(err error) string {
 
 // ParseBody parses a form or JSON body into string parameters. JSON values
 // must be strings (arrays of strings are joined with spaces, as some SDKs
-// send scope lists); form parameters must not repeat (RFC 6749 §3.2).
+// send scope lists); form parameters must not repeat (RFC 6749 §3.2), nor
+// JSON keys; every name and value must be valid UTF-8 without NUL (an
+// error wrapping input.ErrInvalidText otherwise), so that no store ever
+// sees text it would store, compare or refuse differently.
 func ParseBody(contentType string, body []byte) (map[string]string, error) {
 	mt := "application/x-www-form-urlencoded"
 	if contentType != "" {
@@ -114,7 +134,7 @@ func ParseBody(contentType string, body []byte) (map[string]string, error) {
 		}
 	}
 	if !utf8.Valid(body) {
-		return nil, errors.New("body is not UTF-8")
+		return nil, errText("body")
 	}
 	switch mt {
 	case "application/x-www-form-urlencoded":
@@ -135,11 +155,14 @@ func parseForm(body []byte) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(vals))
 	for k, v := range vals {
+		if input.Text(k) != nil {
+			return nil, errText("parameter names")
+		}
 		if len(v) != 1 {
 			return nil, errors.New("parameter " + quote(k) + " repeats")
 		}
-		if !utf8.ValidString(v[0]) {
-			return nil, errors.New("parameter " + quote(k) + " is not UTF-8")
+		if input.Text(v[0]) != nil {
+			return nil, errText("parameter " + quote(k))
 		}
 		out[k] = v[0]
 	}
@@ -157,6 +180,20 @@ func parseJSON(body []byte) (map[string]string, error) {
 	}
 	if doc == nil {
 		return nil, errors.New("JSON body must be an object")
+	}
+	// encoding/json keeps the last of repeated keys and turns \u0000 into
+	// a NUL: refuse what it let through.
+	var dup *input.DuplicateKeyError
+	var text *input.TextError
+	switch err := input.CheckJSON(body); {
+	case errors.As(err, &dup):
+		return nil, errors.New("parameter " + quote(dup.Key) + " repeats")
+	case errors.As(err, &text) && text.Key == "":
+		return nil, errText("body")
+	case errors.As(err, &text):
+		return nil, errText("parameter " + quote(text.Key))
+	case err != nil:
+		return nil, errors.New("invalid JSON")
 	}
 	if len(doc) > maxParams {
 		return nil, errors.New("too many parameters")
@@ -181,10 +218,13 @@ func parseJSON(body []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// quote names a parameter in an error description: bounded, and never
+// echoing invalid text.
 func quote(s string) string {
 	if len(s) > 40 {
 		s = s[:40] + "..."
 	}
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 	return "'" + s + "'"
 }
 

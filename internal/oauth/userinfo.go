@@ -2,10 +2,12 @@ package oauth
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
@@ -25,6 +27,11 @@ func bearer(r *http.Request) (string, bool) {
 // token's user, filtered by the token's scopes (which must include openid).
 func (h *Handler) UserinfoHandler(users store.Users) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if what := badText(r); what != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_request"`)
+			WriteError(w, Errorf(http.StatusBadRequest, "invalid_request", "%s %s", what, textRule))
+			return
+		}
 		raw, ok := bearer(r)
 		if !ok {
 			unauthorized(w, "")
@@ -54,6 +61,34 @@ func (h *Handler) UserinfoHandler(users store.Users) http.HandlerFunc {
 		body["sub"] = u.UserID
 		writeJSON(w, http.StatusOK, body)
 	}
+}
+
+// badText names what of a /userinfo request is not valid text (the
+// Authorization header, a query or body parameter), or returns "". Only
+// the header is read; the rest is refused for its text alone, as every
+// Authentication API endpoint refuses it.
+func badText(r *http.Request) string {
+	if input.Text(r.Header.Get("Authorization")) != nil {
+		return "The Authorization header"
+	}
+	for k, vs := range r.URL.Query() {
+		for _, v := range vs {
+			if input.Text(k) != nil || input.Text(v) != nil {
+				return "Query parameters"
+			}
+		}
+	}
+	if r.Method != http.MethodPost || r.Body == nil {
+		return ""
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil || len(body) == 0 {
+		return ""
+	}
+	if _, err := ParseBody(r.Header.Get("Content-Type"), body); errors.Is(err, input.ErrInvalidText) {
+		return "Body parameters"
+	}
+	return ""
 }
 
 // unauthorized answers 401 with an RFC 6750 challenge.
