@@ -3,31 +3,33 @@ package oauth
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/protocol"
 )
 
 // Discovery returns the /.well-known/openid-configuration handler for
-// issuer (with trailing slash). The document never changes while the
+// issuer (with trailing slash). It advertises only what gatehouse serves:
+// no authorization endpoint (so no response types or modes, no PKCE), no
+// MFA endpoints until they exist. The document never changes while the
 // process runs, so it is encoded once.
 func Discovery(issuer string) http.Handler {
 	doc := map[string]any{
-		"issuer":                 issuer,
-		"authorization_endpoint": issuer + "authorize",
-		"token_endpoint":         issuer + "oauth/token",
-		"userinfo_endpoint":      issuer + "userinfo",
-		"mfa_challenge_endpoint": issuer + "mfa/challenge",
-		"jwks_uri":               issuer + ".well-known/jwks.json",
-		"revocation_endpoint":    issuer + "oauth/revoke",
+		"issuer":              issuer,
+		"token_endpoint":      issuer + "oauth/token",
+		"userinfo_endpoint":   issuer + "userinfo",
+		"jwks_uri":            issuer + ".well-known/jwks.json",
+		"revocation_endpoint": issuer + "oauth/revoke",
 		"scopes_supported": []string{"openid", "profile", "offline_access", "name", "given_name", "family_name",
 			"nickname", "email", "email_verified", "picture", "created_at", "identities", "phone", "address"},
-		"response_types_supported":                         []string{"code", "token", "id_token", "code token", "code id_token", "token id_token", "code token id_token"},
-		"code_challenge_methods_supported":                 []string{"S256", "plain"},
-		"response_modes_supported":                         []string{"query", "fragment", "form_post"},
+		// Required by OpenID Connect Discovery; without an authorization
+		// endpoint there is no response type to name.
+		"response_types_supported":                         []string{},
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            []string{"HS256", "RS256"},
-		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_methods_supported":            []string{protocol.MethodSecretBasic, protocol.MethodSecretPost, protocol.MethodPrivateKeyJWT},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "RS384", "PS256"},
-		"grant_types_supported": []string{"password", "http://auth0.com/oauth/grant-type/password-realm",
-			"refresh_token", "client_credentials"},
+		"grant_types_supported": []string{protocol.GrantPassword, protocol.GrantPasswordRealm,
+			protocol.GrantRefreshToken, protocol.GrantClientCredentials},
 		"claims_supported": []string{"aud", "auth_time", "created_at", "email", "email_verified", "exp", "family_name",
 			"given_name", "iat", "identities", "iss", "name", "nickname", "phone_number", "picture", "sub"},
 		"request_uri_parameter_supported": false,
