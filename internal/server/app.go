@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -216,6 +218,19 @@ func (a *App) mgmtAudience() string { return a.Config.Issuer + "api/v2/" }
 // minter returns the token minter of this app.
 func (a *App) minter() *tokens.Minter { return &tokens.Minter{Issuer: a.Config.Issuer, Keys: a.Keys} }
 
+// storeless asks a connection's strategy about a user at refresh time only
+// when the user lives outside the store: the refresh grant has just read a
+// database ("auth0") user from the store itself, so asking the database
+// strategy would read it again for nothing (a round trip per refresh).
+type storeless struct{ directory.UserChecker }
+
+func (s storeless) CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error {
+	if conn.Strategy == database.Name {
+		return nil
+	}
+	return s.UserChecker.CheckUser(ctx, conn, user)
+}
+
 // routes is the whole route table.
 func (a *App) routes() http.Handler {
 	minter := a.minter()
@@ -231,7 +246,7 @@ func (a *App) routes() http.Handler {
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},
-		&grants.Refresh{Store: a.Store, Now: a.now, Users: dir},
+		&grants.Refresh{Store: a.Store, Now: a.now, Users: storeless{dir}},
 		&grants.ClientCredentials{Store: a.Store, Issuer: a.Config.Issuer},
 	)
 	management := mgmt.New(mgmt.Config{
