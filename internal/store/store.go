@@ -89,6 +89,9 @@ type Clients interface {
 	// UpdateClient loads the client, calls fn on it and saves the result, all in
 	// one transaction; an error from fn aborts the update and is returned.
 	UpdateClient(ctx context.Context, clientID string, fn func(*Client) error) (*Client, error)
+	// DeleteClient deletes the client and, in the same transaction, its
+	// client grants, its refresh families and its id from every
+	// connection's EnabledClients.
 	DeleteClient(ctx context.Context, clientID string) error
 }
 

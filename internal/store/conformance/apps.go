@@ -55,6 +55,7 @@ func clientTests() []test {
 			wantErr(t, s.DeleteClient(ctx(t), "c1"), store.ErrNotFound)
 			ok[*store.Client](t)(s.GetClient(ctx(t), "c2"))
 		}},
+		{"DeleteTakesGrantsFamiliesAndEnabledClientsAlong", testDeleteClientCascades},
 	}
 }
 

@@ -2,6 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -81,7 +85,56 @@ func (s *Store) UpdateClient(ctx context.Context, clientID string, fn func(*stor
 	return s.clients.update(ctx, s, clientID, fn)
 }
 
-// DeleteClient implements store.Clients.
+// DeleteClient implements store.Clients: the client, its client grants,
+// its refresh families and its place in every connection's enabled_clients
+// go in one transaction.
 func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
-	return s.clients.delete(ctx, s, clientID)
+	what := fmt.Sprintf("delete client %q", clientID)
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.clients.deleteSQL, clientID)
+	if err := deleted(what, res, err); err != nil {
+		return err
+	}
+	for _, table := range []string{"client_grants", "refresh_families"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE client_id = $1", clientID); err != nil {
+			return fmt.Errorf("%s: %s: %w", what, table, err)
+		}
+	}
+	// Connections are few; each one that enables the client is rewritten
+	// through its own encoding, whatever the document's format.
+	conns, err := s.connections.query(ctx, tx, "", s.forUpdate())
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, c := range conns {
+		if !c.EnabledFor(clientID) {
+			continue
+		}
+		c.EnabledClients = slices.DeleteFunc(c.EnabledClients, func(id string) bool { return id == clientID })
+		args, err := s.connections.encode(c)
+		if err != nil {
+			return fmt.Errorf("%s: connection %q: %w", what, c.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.connections.updateByKeySQL(), append(args, c.ID)...); err != nil {
+			return fmt.Errorf("%s: connection %q: %w", what, c.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
+// updateByKeySQL rewrites the row whose key column equals the parameter
+// after the columns' own.
+func (t *table[T]) updateByKeySQL() string {
+	sets := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		sets[i] = c + " = $" + strconv.Itoa(i+1)
+	}
+	return "UPDATE " + t.name + " SET " + strings.Join(sets, ", ") + " WHERE " + t.columns[0] + " = $" + strconv.Itoa(len(t.columns)+1)
 }
