@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
 
 // The example key and thumbprint of RFC 7638 §3.1.
@@ -23,7 +25,7 @@ func TestJWKThumbprintMatchesRFC7638(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}
-	if got, want := jwkThumbprint(key), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
+	if got, want := tenant.JWKThumbprint(key), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
 		t.Fatalf("thumbprint %s, want %s", got, want)
 	}
 }
@@ -91,7 +93,7 @@ func TestPrivateKeyJWTCredentials(t *testing.T) {
 	}
 	c := creds[0].(map[string]any)
 	if c["id"] != credID || c["alg"] != "PS256" || c["name"] != "k1" || c["credential_type"] != "public_key" ||
-		c["kid"] != jwkThumbprint(&key.PublicKey) || c["created_at"] != "2024-05-06T07:08:09.123Z" {
+		c["kid"] != tenant.JWKThumbprint(&key.PublicKey) || c["created_at"] != "2024-05-06T07:08:09.123Z" {
 		t.Errorf("credential %v", c)
 	}
 	stored, err := e.store.GetClient(t.Context(), str(t, created, "client_id"))
@@ -104,7 +106,7 @@ func TestPrivateKeyJWTCredentials(t *testing.T) {
 		cert := certPEM(t, key2, testNow.Add(48*time.Hour))
 		c2 := e.do(t, "POST", clientPath+"/credentials", map[string]any{"credential_type": "public_key", "pem": cert,
 			"parse_expiry_from_cert": true}, http.StatusCreated).obj(t)
-		if c2["alg"] != "RS256" || c2["expires_at"] != "2024-05-08T07:08:09.000Z" || c2["kid"] != jwkThumbprint(&key2.PublicKey) {
+		if c2["alg"] != "RS256" || c2["expires_at"] != "2024-05-08T07:08:09.000Z" || c2["kid"] != tenant.JWKThumbprint(&key2.PublicKey) {
 			t.Errorf("credential from certificate %v", c2)
 		}
 		e.do(t, "GET", clientPath+"/credentials/"+str(t, c2, "id"), nil, 200)

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -62,7 +64,7 @@ func newEnv(t *testing.T) *testEnv {
 	e.srv = httptest.NewServer(New(Config{
 		Store:        e.store,
 		Issuer:       testIssuer,
-		Hasher:       hasher,
+		Tenant:       &tenant.Service{Store: e.store, Strategies: strategies.New(strategies.Config{Users: e.store, Hasher: hasher}), Hasher: hasher, Now: e.now},
 		Authenticate: e.authenticate,
 		Now:          e.now,
 		Keys:         e.keys,

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
 
 // apiError is a Management API error, rendered as
@@ -78,35 +78,23 @@ func printable(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 }
 
-// lookupErr turns store.ErrNotFound into the resource's 404.
-func lookupErr(err error, code, message string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &apiError{Status: http.StatusNotFound, Code: code, Message: message}
+// domainError renders a refusal of the tenant's rules in Auth0's shape.
+func domainError(e *tenant.Error) *apiError {
+	status := map[tenant.Kind]int{
+		tenant.Invalid: http.StatusBadRequest, tenant.Forbidden: http.StatusForbidden,
+		tenant.NotFound: http.StatusNotFound, tenant.Conflict: http.StatusConflict,
+	}[e.Kind]
+	if status == 0 {
+		status = http.StatusBadRequest
 	}
-	return err
-}
-
-// conflictErr turns store.ErrConflict into a 409.
-func conflictErr(err error, code, message string) error {
-	if errors.Is(err, store.ErrConflict) {
-		return &apiError{Status: http.StatusConflict, Code: code, Message: message}
+	switch {
+	case e.Code != tenant.CodeInvalidBody:
+		return &apiError{Status: status, Code: e.Code, Message: e.Message}
+	case e.Property != "":
+		return invalidProp(e.Property, "%s", e.Message)
 	}
-	return err
+	return invalidBody("%s", e.Message)
 }
-
-// Not-found errors of each resource.
-const (
-	codeNoClient         = "inexistent_client"
-	msgNoClient          = "The client does not exist"
-	codeNoGrant          = "inexistent_client_grant"
-	msgNoGrant           = "The client grant does not exist"
-	codeNoResourceServer = "inexistent_resource_server"
-	msgNoResourceServer  = "The resource server does not exist"
-	codeNoConnection     = "inexistent_connection"
-	msgNoConnection      = "The connection does not exist"
-	codeNoUser           = "inexistent_user"
-	msgNoUser            = "The user does not exist."
-)
 
 // decodeObject reads a JSON object body into dst (a pointer to a struct
 // whose fields are opt/nullable), refusing unknown properties.
@@ -132,7 +120,7 @@ func decodeBody(r *http.Request, dst any, open byte) error {
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != open {
-		return invalidBody("Expected type %s but found type %s", jsonKind([]byte{open}), jsonKind(b))
+		return invalidBody("Expected type %s but found type %s", tenant.JSONKind([]byte{open}), tenant.JSONKind(b))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -174,11 +162,7 @@ func bodyErr(err error) error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &te):
-		msg := fmt.Sprintf("Expected type %s but found type %s", typeName(te.Type), valueName(te.Value))
-		if te.Field == "" {
-			return invalidBody("%s", msg)
-		}
-		return invalidProp(te.Field, "%s", msg)
+		return domainError(tenant.TypeError(te))
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return invalidBody("Invalid request payload JSON format")
 	}
@@ -186,99 +170,6 @@ func bodyErr(err error) error {
 		return invalidBody("Additional properties not allowed: %s", strings.Trim(name, `"`))
 	}
 	return invalidBody("%s", err.Error())
-}
-
-// typeName names a Go type the way JSON Schema names its JSON type.
-func typeName(t reflect.Type) string {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return "any"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "boolean"
-	case reflect.String:
-		return "string"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "integer"
-	case reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	}
-	return "any"
-}
-
-// valueName normalises encoding/json's description of a JSON value.
-func valueName(v string) string {
-	switch {
-	case v == "bool":
-		return "boolean"
-	case strings.HasPrefix(v, "number"):
-		return "number"
-	}
-	return v
-}
-
-// jsonKind names the JSON type of a raw value from its first byte.
-func jsonKind(b []byte) string {
-	if len(b) == 0 {
-		return "null"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// opt is a body property that may be absent but, when present, not null.
-type opt[T any] struct {
-	Set bool
-	V   T
-}
-
-func (o *opt[T]) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return &json.UnmarshalTypeError{Value: "null", Type: reflect.TypeFor[T]()}
-	}
-	o.Set = true
-	return strictUnmarshal(b, &o.V)
-}
-
-// nullable is a body property that may be absent, null or a value.
-type nullable[T any] struct {
-	Set, Null bool
-	V         T
-}
-
-func (o *nullable[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return strictUnmarshal(b, &o.V)
-}
-
-// strictUnmarshal refuses unknown properties in nested objects too.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // listQuery is the paging and field selection of a list request.
@@ -379,48 +270,6 @@ func project(v any, lq listQuery) (any, error) {
 		}
 	}
 	return out, nil
-}
-
-// setIf copies a present body property onto its destination.
-func setIf[T any](dst *T, o opt[T]) {
-	if o.Set {
-		*dst = o.V
-	}
-}
-
-// uniq returns list without repeated values, in first-seen order.
-func uniq[T comparable](list []T) []T {
-	seen := make(map[T]bool, len(list))
-	out := make([]T, 0, len(list))
-	for _, v := range list {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// setProperties lists the JSON names of the properties present in a
-// decoded body struct (opt/nullable fields with Set, non-empty raw fields).
-func setProperties(body any) []string {
-	v := reflect.Indirect(reflect.ValueOf(body))
-	var names []string
-	for i := range v.NumField() {
-		f, sf := v.Field(i), v.Type().Field(i)
-		present := false
-		if raw, ok := f.Interface().(json.RawMessage); ok {
-			present = raw != nil
-		} else if f.Kind() == reflect.Struct {
-			set := f.FieldByName("Set")
-			present = set.IsValid() && set.Kind() == reflect.Bool && set.Bool()
-		}
-		if present {
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			names = append(names, name)
-		}
-	}
-	return names
 }
 
 // writeOne renders a single resource with the request's field selection.

@@ -1,8 +1,12 @@
 // Package mgmt serves the Auth0-compatible Management API v2 (/api/v2/...):
 // clients and their credentials, client grants, resource servers,
-// connections, users and tenant settings. It owns request validation, the
-// scope check of every endpoint and Auth0's error shape; storage is the
-// store package's, token verification the caller's (Config.Authenticate).
+// connections, users, signing keys and tenant settings. It translates:
+// HTTP and JSON in (decoding into the tenant package's input types,
+// refusing text the stores would treat differently), a call to the
+// tenant's domain rules (tenant.Service), and its own response types out,
+// converted from the store's records; errors in Auth0's shape. It also owns
+// the scope check of every endpoint. Token verification is the caller's
+// (Config.Authenticate).
 package mgmt
 
 import (
@@ -15,9 +19,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/input"
-	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
 
 // maxBodyBytes is Auth0's request body limit.
@@ -46,8 +51,10 @@ type Config struct {
 	// Issuer is the tenant's issuer with its trailing slash; the Management
 	// API's own audience is Issuer+"api/v2/".
 	Issuer string
-	// Hasher hashes the passwords of created and updated users.
-	Hasher *passwords.Hasher
+	// Tenant applies the tenant's rules to every write (and to the reads
+	// of single objects, for their not-found errors). Nil means the rules
+	// over Store with the built-in strategies and no password hasher.
+	Tenant *tenant.Service
 	// Authenticate validates a bearer token minted for audience
 	// Issuer+"api/v2/" and returns who called.
 	Authenticate func(ctx context.Context, bearer string) (Principal, error)
@@ -67,7 +74,8 @@ type KeyRotator interface {
 }
 
 type handler struct {
-	cfg Config
+	cfg    Config
+	tenant *tenant.Service
 }
 
 // route is one endpoint: its ServeMux pattern, the scopes of which any one
@@ -148,7 +156,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{cfg: cfg}
+	if cfg.Tenant == nil {
+		cfg.Tenant = &tenant.Service{Store: cfg.Store, Strategies: strategies.New(strategies.Config{Users: cfg.Store}), Now: cfg.Now}
+	}
+	h := &handler{cfg: cfg, tenant: cfg.Tenant}
 	mux := http.NewServeMux()
 	for _, rt := range routes() {
 		mux.Handle(rt.pattern, h.endpoint(rt))
@@ -270,7 +281,11 @@ var allScopesRequired = map[string]bool{"POST /api/v2/keys/signing/rotate": true
 // failures: they are logged and answered with a bare 500.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, rt route, p Principal, err error) {
 	var ae *apiError
-	if errors.As(err, &ae) {
+	var te *tenant.Error
+	if errors.As(err, &te) {
+		ae = domainError(te)
+	}
+	if ae != nil || errors.As(err, &ae) {
 		if ae.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+h.cfg.Issuer+`api/v2/"`)
 		}
@@ -290,5 +305,3 @@ func correlationID(r *http.Request) string {
 	}
 	return id
 }
-
-func (h *handler) now() time.Time { return h.cfg.Now().UTC() }

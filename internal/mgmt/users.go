@@ -1,74 +1,41 @@
 package mgmt
 
 import (
-	"cmp"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/directory/database"
-	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
-
-// userBody is the body of POST and PATCH /users. verify_email,
-// verify_phone_number and client_id are accepted and ignored: gatehouse
-// sends no verification messages.
-type userBody struct {
-	Connection        opt[string]         `json:"connection"`
-	UserID            opt[string]         `json:"user_id"`
-	Email             opt[string]         `json:"email"`
-	EmailVerified     opt[bool]           `json:"email_verified"`
-	VerifyEmail       opt[bool]           `json:"verify_email"`
-	Username          opt[string]         `json:"username"`
-	PhoneNumber       opt[string]         `json:"phone_number"`
-	PhoneVerified     opt[bool]           `json:"phone_verified"`
-	VerifyPhoneNumber opt[bool]           `json:"verify_phone_number"`
-	Password          opt[string]         `json:"password"`
-	GivenName         opt[string]         `json:"given_name"`
-	FamilyName        opt[string]         `json:"family_name"`
-	Name              opt[string]         `json:"name"`
-	Nickname          opt[string]         `json:"nickname"`
-	Picture           opt[string]         `json:"picture"`
-	Blocked           opt[bool]           `json:"blocked"`
-	AppMetadata       opt[map[string]any] `json:"app_metadata"`
-	UserMetadata      opt[map[string]any] `json:"user_metadata"`
-	ClientID          opt[string]         `json:"client_id"`
-}
 
 // userView is a user as the API shows it: dates as ISO strings with
 // milliseconds, never the password hash.
 type userView struct {
-	UserID            string           `json:"user_id"`
-	Email             string           `json:"email,omitempty"`
-	EmailVerified     bool             `json:"email_verified"`
-	Username          string           `json:"username,omitempty"`
-	PhoneNumber       string           `json:"phone_number,omitempty"`
-	PhoneVerified     *bool            `json:"phone_verified,omitempty"`
-	Name              string           `json:"name,omitempty"`
-	Nickname          string           `json:"nickname,omitempty"`
-	GivenName         string           `json:"given_name,omitempty"`
-	FamilyName        string           `json:"family_name,omitempty"`
-	Picture           string           `json:"picture,omitempty"`
-	Blocked           bool             `json:"blocked,omitempty"`
-	AppMetadata       map[string]any   `json:"app_metadata,omitempty"`
-	UserMetadata      map[string]any   `json:"user_metadata,omitempty"`
-	Identities        []store.Identity `json:"identities"`
-	CreatedAt         string           `json:"created_at"`
-	UpdatedAt         string           `json:"updated_at"`
-	LastLogin         string           `json:"last_login,omitempty"`
-	LastIP            string           `json:"last_ip,omitempty"`
-	LoginsCount       int              `json:"logins_count,omitempty"`
-	LastPasswordReset string           `json:"last_password_reset,omitempty"`
+	UserID            string             `json:"user_id"`
+	Email             string             `json:"email,omitempty"`
+	EmailVerified     bool               `json:"email_verified"`
+	Username          string             `json:"username,omitempty"`
+	PhoneNumber       string             `json:"phone_number,omitempty"`
+	PhoneVerified     *bool              `json:"phone_verified,omitempty"`
+	Name              string             `json:"name,omitempty"`
+	Nickname          string             `json:"nickname,omitempty"`
+	GivenName         string             `json:"given_name,omitempty"`
+	FamilyName        string             `json:"family_name,omitempty"`
+	Picture           string             `json:"picture,omitempty"`
+	Blocked           bool               `json:"blocked,omitempty"`
+	AppMetadata       map[string]any     `json:"app_metadata,omitempty"`
+	UserMetadata      map[string]any     `json:"user_metadata,omitempty"`
+	Identities        []identityResponse `json:"identities"`
+	CreatedAt         string             `json:"created_at"`
+	UpdatedAt         string             `json:"updated_at"`
+	LastLogin         string             `json:"last_login,omitempty"`
+	LastIP            string             `json:"last_ip,omitempty"`
+	LoginsCount       int                `json:"logins_count,omitempty"`
+	LastPasswordReset string             `json:"last_password_reset,omitempty"`
 }
 
 func viewUser(u *store.User) any {
@@ -76,7 +43,7 @@ func viewUser(u *store.User) any {
 		UserID: u.UserID, Email: u.Email, EmailVerified: u.EmailVerified, Username: u.Username,
 		PhoneNumber: u.PhoneNumber, Name: u.Name, Nickname: u.Nickname, GivenName: u.GivenName,
 		FamilyName: u.FamilyName, Picture: u.Picture, Blocked: u.Blocked,
-		AppMetadata: u.AppMetadata, UserMetadata: u.UserMetadata, Identities: u.Identities,
+		AppMetadata: u.AppMetadata, UserMetadata: u.UserMetadata,
 		CreatedAt: isoTime(u.CreatedAt), UpdatedAt: isoTime(u.UpdatedAt),
 		LastLogin: isoTimePtr(u.LastLogin), LastIP: u.LastIP, LoginsCount: u.LoginsCount,
 		LastPasswordReset: isoTimePtr(u.LastPasswordReset),
@@ -84,238 +51,43 @@ func viewUser(u *store.User) any {
 	if u.PhoneNumber != "" {
 		v.PhoneVerified = &u.PhoneVerified
 	}
-	if v.Identities == nil {
-		v.Identities = []store.Identity{}
+	v.Identities = make([]identityResponse, len(u.Identities))
+	for i, id := range u.Identities {
+		v.Identities[i] = identityResponse(id)
 	}
 	return v
 }
 
-// Database user ids and profile limits (Auth0's).
-const (
-	dbProvider      = "auth0"
-	maxUserIDPart   = 255
-	maxNamePart     = 150 // given_name, family_name
-	maxName         = 300 // name, nickname
-	maxEmail        = 254
-	maxOffsetResult = 1000
-)
-
-func userExists() *apiError {
-	return &apiError{Status: http.StatusConflict, Code: "auth0_idp_error", Message: "The user already exists."}
-}
-
-func weakPassword(err error) error {
-	var pe *database.PolicyError
-	if errors.As(err, &pe) {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_password", Message: pe.Error()}
-	}
-	return err
-}
-
-// dbConnection finds the database connection a user body names.
-func (h *handler) dbConnection(r *http.Request, name string) (*store.Connection, database.Options, error) {
-	conn, err := h.cfg.Store.ConnectionByName(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, database.Options{}, &apiError{Status: http.StatusBadRequest, Code: codeNoConnection,
-			Message: "The connection does not exist."}
-	}
-	if err != nil {
-		return nil, database.Options{}, fmt.Errorf("load connection %q: %w", name, err)
-	}
-	if conn.Strategy != strategyDatabase {
-		return nil, database.Options{}, invalidProp("connection",
-			"Connection %s is not a database connection (strategy %s)", name, conn.Strategy)
-	}
-	opts, err := database.ParseOptions(conn.Options)
-	if err != nil {
-		return nil, database.Options{}, fmt.Errorf("connection %s: %w", conn.ID, err)
-	}
-	return conn, opts, nil
-}
-
-func (h *handler) hashPassword(password string) (string, error) {
-	if h.cfg.Hasher == nil {
-		return "", errors.New("mgmt: no password hasher configured")
-	}
-	hash, err := h.cfg.Hasher.Hash(password)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return hash, nil
-}
+// maxOffsetResult caps offset paging through users, as Auth0 does.
+const maxOffsetResult = 1000
 
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request, p Principal) error {
-	var b userBody
-	if err := decodeObject(r, &b); err != nil {
+	var in tenant.UserInput
+	if err := decodeObject(r, &in); err != nil {
 		return err
 	}
-	for _, name := range []string{"client_id", "verify_phone_number"} {
-		if slices.Contains(setProperties(&b), name) {
-			return invalidBody("Additional properties not allowed: %s", name)
-		}
-	}
-	if !b.Connection.Set {
-		return invalidBody("Missing required property: connection")
-	}
-	conn, opts, err := h.dbConnection(r, b.Connection.V)
+	u, err := h.tenant.CreateUser(r.Context(), &in)
 	if err != nil {
-		return err
-	}
-	switch {
-	case opts.RequiresUsername && !b.Username.Set:
-		return invalidBody("Missing required property: username")
-	case !opts.RequiresUsername && !b.Email.Set:
-		return invalidBody("Missing required property: email")
-	case !b.Password.Set:
-		return invalidBody("Missing required property: password")
-	}
-	idPart := ids.Hex(12)
-	if b.UserID.Set {
-		idPart = strings.TrimPrefix(b.UserID.V, dbProvider+"|")
-		if idPart == "" || utf8.RuneCountInString(idPart) > maxUserIDPart || strings.ContainsFunc(idPart, unicode.IsSpace) {
-			return invalidProp("user_id", "user_id must be 1 to %d characters without spaces", maxUserIDPart)
-		}
-	}
-	now := h.now()
-	u := &store.User{
-		UserID:       dbProvider + "|" + idPart,
-		ConnectionID: conn.ID,
-		Connection:   conn.Name,
-		Identities:   []store.Identity{{Connection: conn.Name, UserID: idPart, Provider: dbProvider}},
-		CreatedAt:    now,
-		UpdatedAt:    now,
-	}
-	if err := applyUser(u, &b, opts); err != nil {
-		return err
-	}
-	setDefaultProfile(u)
-	if err := database.CheckPolicy(opts, b.Password.V, u); err != nil {
-		return weakPassword(err)
-	}
-	if u.PasswordHash, err = h.hashPassword(b.Password.V); err != nil {
-		return err
-	}
-	if err := h.cfg.Store.CreateUser(r.Context(), u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return userExists()
-		}
 		return err
 	}
 	writeJSON(w, http.StatusCreated, viewUser(u))
 	return nil
 }
 
-// setDefaultProfile fills name, nickname and picture as Auth0 does.
-func setDefaultProfile(u *store.User) {
-	local, _, _ := strings.Cut(u.Email, "@")
-	if u.Name == "" {
-		u.Name = cmp.Or(u.Email, u.Username)
-	}
-	if u.Nickname == "" {
-		u.Nickname = cmp.Or(local, u.Username)
-	}
-	if u.Picture == "" {
-		u.Picture = gravatarURL(u.Email, u.Nickname)
-	}
-}
-
-// gravatarURL is Auth0's default picture: the Gravatar of the email,
-// falling back to an image of the first two letters of the nickname.
-func gravatarURL(email, nickname string) string {
-	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
-	initials := []rune(strings.ToLower(nickname))
-	initials = initials[:min(2, len(initials))]
-	fallback := "https://cdn.auth0.com/avatars/" + string(initials) + ".png"
-	return "https://s.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?s=480&r=pg&d=" + url.QueryEscape(fallback)
-}
-
-// applyUser copies the profile properties of b onto u and validates them.
-// The password is the caller's business.
-func applyUser(u *store.User, b *userBody, opts database.Options) error {
-	if b.Email.Set {
-		email := strings.ToLower(strings.TrimSpace(b.Email.V))
-		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > maxEmail {
-			return invalidProp("email", "Object didn't pass validation for format email: %s", b.Email.V)
-		}
-		if email != u.Email {
-			u.Email, u.EmailVerified = email, false
-		}
-	}
-	if b.Username.Set {
-		if !opts.RequiresUsername {
-			return invalidProp("username", "Cannot set username for connection without requires_username")
-		}
-		lo, hi := opts.UsernameBounds()
-		n := utf8.RuneCountInString(b.Username.V)
-		if n < lo || n > hi || strings.ContainsFunc(b.Username.V, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
-			return invalidProp("username", "Username must be %d to %d printable characters without spaces", lo, hi)
-		}
-		u.Username = b.Username.V
-	}
-	for _, f := range []struct {
-		name string
-		dst  *string
-		o    opt[string]
-		max  int
-	}{
-		{"given_name", &u.GivenName, b.GivenName, maxNamePart},
-		{"family_name", &u.FamilyName, b.FamilyName, maxNamePart},
-		{"name", &u.Name, b.Name, maxName},
-		{"nickname", &u.Nickname, b.Nickname, maxName},
-		{"picture", &u.Picture, b.Picture, 2048},
-		{"phone_number", &u.PhoneNumber, b.PhoneNumber, 32},
-	} {
-		if f.o.Set && utf8.RuneCountInString(f.o.V) > f.max {
-			return invalidProp(f.name, "String is too long (max %d chars)", f.max)
-		}
-		setIf(f.dst, f.o)
-	}
-	setIf(&u.EmailVerified, b.EmailVerified)
-	setIf(&u.PhoneVerified, b.PhoneVerified)
-	setIf(&u.Blocked, b.Blocked)
-	if b.AppMetadata.Set {
-		u.AppMetadata = mergeMetadata(u.AppMetadata, b.AppMetadata.V)
-	}
-	if b.UserMetadata.Set {
-		u.UserMetadata = mergeMetadata(u.UserMetadata, b.UserMetadata.V)
-	}
-	return nil
-}
-
-// mergeMetadata merges patch into a copy of cur at the top level; a null
-// value deletes its key. An empty result is nil.
-func mergeMetadata(cur, patch map[string]any) map[string]any {
-	out := maps.Clone(cur)
-	if out == nil {
-		out = map[string]any{}
-	}
-	for k, v := range patch {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request, p Principal) error {
-	u, err := h.cfg.Store.GetUser(r.Context(), r.PathValue("id"))
+	u, err := h.tenant.GetUser(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return lookupErr(err, codeNoUser, msgNoUser)
+		return err
 	}
 	return writeOne(w, r, http.StatusOK, viewUser(u))
 }
 
 func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, p Principal) error {
-	var b userBody
-	if err := decodeObject(r, &b); err != nil {
+	var in tenant.UserInput
+	if err := decodeObject(r, &in); err != nil {
 		return err
 	}
-	props := setProperties(&b)
+	props := tenant.SetProperties(&in)
 	if slices.Contains(props, "user_id") {
 		return invalidBody("Additional properties not allowed: user_id")
 	}
@@ -325,65 +97,17 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, p Principal
 			return err
 		}
 	}
-	cur, err := h.cfg.Store.GetUser(r.Context(), r.PathValue("id"))
+	u, err := h.tenant.UpdateUser(r.Context(), r.PathValue("id"), &in)
 	if err != nil {
-		return lookupErr(err, codeNoUser, msgNoUser)
-	}
-	credentialChange := b.Password.Set || b.Email.Set || b.Username.Set
-	if b.Password.Set && (b.Email.Set || b.Username.Set) {
-		return invalidBody("Cannot update password and email or username simultaneously")
-	}
-	if credentialChange && !b.Connection.Set {
-		return invalidBody("Missing required property: connection (needed to change email, username or password)")
-	}
-	if b.Connection.Set && b.Connection.V != cur.Connection {
-		return invalidProp("connection", "The user does not belong to connection %s", b.Connection.V)
-	}
-	var opts database.Options
-	if credentialChange {
-		if _, opts, err = h.dbConnection(r, cur.Connection); err != nil {
-			return err
-		}
-	}
-	// Validate, check the policy and hash before the write transaction, so
-	// the slow hash does not hold it.
-	preview := *cur
-	if err := applyUser(&preview, &b, opts); err != nil {
 		return err
-	}
-	var hash string
-	if b.Password.Set {
-		if err := database.CheckPolicy(opts, b.Password.V, &preview); err != nil {
-			return weakPassword(err)
-		}
-		if hash, err = h.hashPassword(b.Password.V); err != nil {
-			return err
-		}
-	}
-	now := h.now()
-	u, err := h.cfg.Store.UpdateUser(r.Context(), cur.UserID, func(u *store.User) error {
-		if err := applyUser(u, &b, opts); err != nil {
-			return err
-		}
-		if hash != "" {
-			u.PasswordHash, u.LastPasswordReset = hash, &now
-		}
-		u.UpdatedAt = now
-		return nil
-	})
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return userExists()
-	case err != nil:
-		return lookupErr(err, codeNoUser, msgNoUser)
 	}
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
 }
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := h.cfg.Store.DeleteUser(r.Context(), r.PathValue("id")); err != nil {
-		return lookupErr(err, codeNoUser, msgNoUser)
+	if err := h.tenant.DeleteUser(r.Context(), r.PathValue("id")); err != nil {
+		return err
 	}
 	noContent(w)
 	return nil

@@ -252,7 +252,7 @@ func (a *App) routes() http.Handler {
 	management := mgmt.New(mgmt.Config{
 		Store:  a.Store,
 		Issuer: a.Config.Issuer,
-		Hasher: a.Hasher,
+		Tenant: a.domain(),
 		Authenticate: func(ctx context.Context, bearer string) (mgmt.Principal, error) {
 			c, err := minter.Verify(bearer, a.mgmtAudience(), a.now())
 			if err != nil {

@@ -1,6 +1,12 @@
-// Package store owns gatehouse's domain types and the storage contract every
-// backend (SQLite, PostgreSQL) implements. The conformance suite in
+// Package store owns gatehouse's stored records and the storage contract
+// every backend (SQLite, PostgreSQL) implements. The conformance suite in
 // store/conformance is the executable form of this contract.
+//
+// The JSON tags of these types describe the storage format (the documents
+// the backends keep), nothing else: the Management API has its own request
+// and response types (internal/tenant, internal/mgmt) converted to and from
+// these, so renaming a field on the wire never changes what is stored, and
+// changing storage never changes the wire.
 //
 // Secrets held by these types (client secrets, API signing secrets, private
 // signing keys) are plaintext in memory only: a backend seals them with the

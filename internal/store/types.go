@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// JSON tags follow the Auth0 Management API v2 field names, so the mgmt
-// package can encode these types as they are. Fields tagged "-" never leave
-// the server.
+// JSON tags are the storage format (see the package doc); they keep the
+// Auth0 field names the documents were first stored under. Fields tagged
+// "-" are stored in columns of their own, or not at all.
 
 // Client is an application (Auth0 "client").
 type Client struct {
