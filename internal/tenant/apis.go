@@ -12,7 +12,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ResourceServerInput is the body of POST and PATCH /resource-servers.
+// ResourceServerInput is an API to create, or the changes to one (Auth0's
+// resource server shape, as POST and PATCH /resource-servers take it).
 type ResourceServerInput struct {
 	Name                                      Opt[string]               `json:"name"`
 	Identifier                                Opt[string]               `json:"identifier"`

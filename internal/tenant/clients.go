@@ -13,7 +13,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ClientInput is the body of POST and PATCH /clients. Properties Auth0
+// ClientInput is an application to create, or the changes to one (Auth0's
+// client shape, as POST and PATCH /clients take it). Properties Auth0
 // tooling sends that gatehouse does not act on are accepted and dropped
 // (the json.RawMessage fields), so that terraform and deploy-cli work.
 type ClientInput struct {

@@ -15,7 +15,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ConnectionInput is the body of POST and PATCH /connections.
+// ConnectionInput is a connection to create, or the changes to one (as
+// POST and PATCH /connections take it).
 type ConnectionInput struct {
 	Name               Opt[string]                 `json:"name"`
 	DisplayName        Opt[string]                 `json:"display_name"`

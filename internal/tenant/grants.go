@@ -11,7 +11,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// ClientGrantInput is the body of POST and PATCH /client-grants.
+// ClientGrantInput is a client grant to create, or the changes to one (as
+// POST and PATCH /client-grants take it).
 type ClientGrantInput struct {
 	ClientID             Opt[string]      `json:"client_id"`
 	Audience             Opt[string]      `json:"audience"`

@@ -63,7 +63,8 @@ const (
 // Error is a refusal by a rule. Code is Auth0's errorCode. For Code
 // CodeInvalidBody, Message is the text Auth0 quotes inside its "Payload
 // validation error" and Property the property at fault ("" for the request
-// as a whole); otherwise Message is shown as it is.
+// as a whole); otherwise Message is shown as it is. The not-found and
+// conflict errors are shared values: treat every Error as read-only.
 type Error struct {
 	Kind     Kind
 	Code     string

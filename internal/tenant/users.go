@@ -20,9 +20,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// UserInput is the body of POST and PATCH /users. verify_email,
-// verify_phone_number and client_id are accepted and ignored: gatehouse
-// sends no verification messages.
+// UserInput is a user to create, or the changes to one (as POST and PATCH
+// /users take it). verify_email, verify_phone_number and client_id are
+// accepted and ignored: gatehouse sends no verification messages.
 type UserInput struct {
 	Connection        Opt[string]         `json:"connection"`
 	UserID            Opt[string]         `json:"user_id"`
