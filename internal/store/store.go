@@ -178,13 +178,11 @@ type Login struct {
 type RefreshFamilies interface {
 	CreateRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	GetRefreshFamily(ctx context.Context, id string) (*RefreshFamily, error)
-	// UpdateRefreshFamily applies fn to the family and saves the result so
-	// that concurrent updates never lose one another: when another writer
-	// got in between, fn runs again on the newer family.
-	UpdateRefreshFamily(ctx context.Context, id string, fn func(*RefreshFamily) error) (*RefreshFamily, error)
 	// ReplaceRefreshFamily saves f only if the stored family still has
 	// f.Version (the version f was read at), and then advances f.Version;
 	// otherwise it fails with ErrConflict (ErrNotFound when it is gone).
+	// A writer that loses reads the family again and decides again (the
+	// refresh grant judges its token again), so no update is lost.
 	ReplaceRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	DeleteRefreshFamily(ctx context.Context, id string) error
 	// DeleteRefreshFamilies deletes every family of (userID, clientID) and, when

@@ -377,10 +377,6 @@ func (c *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 	return c.inner.GetRefreshFamily(ctx, id)
 }
 
-func (c *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(*store.RefreshFamily) error) (*store.RefreshFamily, error) {
-	return c.inner.UpdateRefreshFamily(ctx, id, fn)
-}
-
 func (c *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
 	return c.inner.ReplaceRefreshFamily(ctx, f)
 }

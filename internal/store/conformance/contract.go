@@ -28,7 +28,6 @@ func (c *calledFn) grant(*store.ClientGrant) error             { c.called = true
 func (c *calledFn) resourceServer(*store.ResourceServer) error { c.called = true; return nil }
 func (c *calledFn) connection(*store.Connection) error         { c.called = true; return nil }
 func (c *calledFn) user(*store.User) error                     { c.called = true; return nil }
-func (c *calledFn) family(*store.RefreshFamily) error          { c.called = true; return nil }
 
 func testMissing(t *testing.T, s store.Store) {
 	// Seed one of everything so "missing" is not just "empty table".
@@ -68,7 +67,9 @@ func testMissing(t *testing.T, s store.Store) {
 		{"UpdateUser", func(c context.Context) error { return discard(s.UpdateUser(c, "nope", fn.user)) }},
 		{"DeleteUser", func(c context.Context) error { return s.DeleteUser(c, "nope") }},
 		{"GetRefreshFamily", func(c context.Context) error { return discard(s.GetRefreshFamily(c, "nope")) }},
-		{"UpdateRefreshFamily", func(c context.Context) error { return discard(s.UpdateRefreshFamily(c, "nope", fn.family)) }},
+		{"ReplaceRefreshFamily", func(c context.Context) error {
+			return s.ReplaceRefreshFamily(c, newFamily("nope", "auth0|1", "c1", ""))
+		}},
 		{"DeleteRefreshFamily", func(c context.Context) error { return s.DeleteRefreshFamily(c, "nope") }},
 	} {
 		if err := tc.call(c); !errors.Is(err, store.ErrNotFound) {
@@ -340,12 +341,6 @@ func testUpdateAborts(t *testing.T, s store.Store) {
 			func(c context.Context) (any, error) { return s.GetUser(c, "auth0|1") },
 			func(c context.Context) error {
 				_, err := s.UpdateUser(c, "auth0|1", func(x *store.User) error { x.Email, x.PasswordHash = "x@x.test", "x"; return boom })
-				return err
-			}},
-		{"refresh family",
-			func(c context.Context) (any, error) { return s.GetRefreshFamily(c, "rf1") },
-			func(c context.Context) error {
-				_, err := s.UpdateRefreshFamily(c, "rf1", func(x *store.RefreshFamily) error { x.Current = nil; return boom })
 				return err
 			}},
 		{"signing keys",

@@ -182,6 +182,7 @@ func newFamily(id, userID, clientID, audience string) *store.RefreshFamily {
 		Current:         [][]byte{hash(id + "-current-1"), hash(id + "-current-2")},
 		Previous:        hash(id + "-previous"),
 		PreviousUsedAt:  at(5),
+		Spent:           []store.SpentToken{{Hash: hash(id + "-spent"), At: at(4)}},
 		CreatedAt:       at(1),
 		ExpiresAt:       at(500),
 		IdleExpiresAt:   at(400),

@@ -18,25 +18,26 @@ func familyTests() []test {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "https://api.test")))
 			wantEqual(t, "GetRefreshFamily", ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1")), want)
 		}},
-		{"UpdateRotatesHashes", func(t *testing.T, s store.Store) {
+		{"ReplaceRotatesHashes", func(t *testing.T, s store.Store) {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "")))
-			got := ok[*store.RefreshFamily](t)(s.UpdateRefreshFamily(ctx(t), "rf1", func(f *store.RefreshFamily) error {
-				f.Previous = f.Current[0]
-				f.Current = [][]byte{hash("next")}
-				f.PreviousUsedAt = at(60)
-				f.LastExchangedAt = at(60)
-				return nil
-			}))
+			f := ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))
+			f.Spent = append([]store.SpentToken{{Hash: f.Previous, At: f.PreviousUsedAt}}, f.Spent...)
+			f.Previous = f.Current[0]
+			f.Current = [][]byte{hash("next")}
+			f.PreviousUsedAt = at(60)
+			f.LastExchangedAt = at(60)
+			must(t, s.ReplaceRefreshFamily(ctx(t), f))
 			want := newFamily("rf1", "auth0|1", "c1", "")
+			want.Spent = append([]store.SpentToken{{Hash: want.Previous, At: want.PreviousUsedAt}}, want.Spent...)
 			want.Previous = want.Current[0]
 			want.Current = [][]byte{hash("next")}
 			want.PreviousUsedAt = at(60)
 			want.LastExchangedAt = at(60)
 			want.Version = 1
-			wantEqual(t, "UpdateRefreshFamily result", got, want)
+			wantEqual(t, "family after replace", f, want)
 			wantEqual(t, "GetRefreshFamily", ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1")), want)
 		}},
-		{"ConcurrentUpdatesSerialise", func(t *testing.T, s store.Store) {
+		{"ConcurrentReplacesThatRetryLoseNothing", func(t *testing.T, s store.Store) {
 			f := newFamily("rf1", "auth0|1", "c1", "")
 			f.Scope = nil
 			must(t, s.CreateRefreshFamily(ctx(t), f))
@@ -44,12 +45,23 @@ func familyTests() []test {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					_, err := s.UpdateRefreshFamily(ctx(t), "rf1", func(f *store.RefreshFamily) error {
+					// As the refresh grant does: read, change, compare and
+					// swap, and read again after a lost race.
+					for {
+						f, err := s.GetRefreshFamily(ctx(t), "rf1")
+						if err != nil {
+							t.Errorf("writer %d: %v", i, err)
+							return
+						}
 						f.Scope = append(f.Scope, fmt.Sprintf("s%02d", i))
-						return nil
-					})
-					if err != nil {
-						t.Errorf("update %d: %v", i, err)
+						err = s.ReplaceRefreshFamily(ctx(t), f)
+						if err == nil {
+							return
+						}
+						if !errors.Is(err, store.ErrConflict) {
+							t.Errorf("writer %d: %v", i, err)
+							return
+						}
 					}
 				})
 			}
@@ -60,7 +72,7 @@ func familyTests() []test {
 			for i := range want {
 				want[i] = fmt.Sprintf("s%02d", i)
 			}
-			wantEqual(t, "scopes after concurrent updates", got, want)
+			wantEqual(t, "scopes after concurrent replaces", got, want)
 		}},
 		{"ListReturnsAUsersFamiliesOldestFirst", func(t *testing.T, s store.Store) {
 			for _, f := range []*store.RefreshFamily{

@@ -77,34 +77,6 @@ func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily
 	return nil
 }
 
-// UpdateRefreshFamily implements store.RefreshFamilies with optimistic
-// concurrency: read, apply fn, compare and swap, and again on a lost race.
-func (s *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(*store.RefreshFamily) error) (*store.RefreshFamily, error) {
-	for {
-		f, err := s.GetRefreshFamily(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := fn(f); err != nil {
-			return nil, err
-		}
-		if f.ID != id {
-			return nil, fmt.Errorf("update refresh family %q: fn changed the id", id)
-		}
-		err = s.ReplaceRefreshFamily(ctx, f)
-		if errors.Is(err, store.ErrConflict) {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
-}
-
 // DeleteRefreshFamily implements store.RefreshFamilies.
 func (s *Store) DeleteRefreshFamily(ctx context.Context, id string) error {
 	return s.families.delete(ctx, s, id)
