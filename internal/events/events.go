@@ -102,6 +102,20 @@ func (l Log) Emit(ctx context.Context, e Event) {
 	l.Logger.LogAttrs(ctx, level, "event", attrs...)
 }
 
+type actorKey struct{}
+
+// WithActor records who acts in ctx: the client id of a Management API
+// caller, so the events of the changes it makes name it.
+func WithActor(ctx context.Context, clientID string) context.Context {
+	return context.WithValue(ctx, actorKey{}, clientID)
+}
+
+// Actor returns the client id WithActor recorded, or "".
+func Actor(ctx context.Context) string {
+	id, _ := ctx.Value(actorKey{}).(string)
+	return id
+}
+
 // Multi sends every event to each emitter in turn.
 type Multi []Emitter
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tenant"
@@ -188,6 +189,8 @@ func (h *handler) endpoint(rt route) http.Handler {
 		}
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			// The changes this caller makes are logged under its client id.
+			r = r.WithContext(events.WithActor(r.Context(), p.ClientID))
 			err = rt.serve(h, w, r, p)
 		}
 		if err != nil {

@@ -231,6 +231,15 @@ func (s storeless) CheckUser(ctx context.Context, conn *store.Connection, user *
 	return s.UserChecker.CheckUser(ctx, conn, user)
 }
 
+// emitter is where the pipeline and the domain layer send Auth0 log
+// events: the one an option set, else the process log.
+func (a *App) emitter() events.Emitter {
+	if a.hooks.Events != nil {
+		return a.hooks.Events
+	}
+	return events.Log{Logger: a.Log}
+}
+
 // routes is the whole route table.
 func (a *App) routes() http.Handler {
 	minter := a.minter()
@@ -240,9 +249,7 @@ func (a *App) routes() http.Handler {
 	// protection fills Guard, rules and Actions PostLogin, MFA the gate;
 	// events go to the log.
 	hooks := a.hooks
-	if hooks.Events == nil {
-		hooks.Events = events.Log{Logger: a.Log}
-	}
+	hooks.Events = a.emitter()
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},

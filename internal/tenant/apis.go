@@ -87,7 +87,8 @@ func systemAPIError(action string) *Error {
 }
 
 // CreateResourceServer creates an API; "identifier" is required.
-func (s *Service) CreateResourceServer(ctx context.Context, in *ResourceServerInput) (*store.ResourceServer, error) {
+func (s *Service) CreateResourceServer(ctx context.Context, in *ResourceServerInput) (_ *store.ResourceServer, err error) {
+	defer s.audit(ctx, "Create a resource server", &err)
 	if !in.Identifier.Set {
 		return nil, invalidBody("Missing required property: identifier")
 	}
@@ -106,7 +107,8 @@ func (s *Service) CreateResourceServer(ctx context.Context, in *ResourceServerIn
 
 // UpdateResourceServer applies the properties present in in. The
 // identifier cannot change, and the system API cannot be modified.
-func (s *Service) UpdateResourceServer(ctx context.Context, idOrIdentifier string, in *ResourceServerInput) (*store.ResourceServer, error) {
+func (s *Service) UpdateResourceServer(ctx context.Context, idOrIdentifier string, in *ResourceServerInput) (_ *store.ResourceServer, err error) {
+	defer s.audit(ctx, "Update a resource server", &err)
 	cur, err := s.FindResourceServer(ctx, idOrIdentifier)
 	if err != nil {
 		return nil, err
@@ -127,7 +129,8 @@ func (s *Service) UpdateResourceServer(ctx context.Context, idOrIdentifier strin
 // grants for its audience, which would otherwise come back to life with an
 // API of the same identifier. The grants go first: a failure half-way
 // leaves an API without grants, never grants without their API.
-func (s *Service) DeleteResourceServer(ctx context.Context, idOrIdentifier string) error {
+func (s *Service) DeleteResourceServer(ctx context.Context, idOrIdentifier string) (err error) {
+	defer s.audit(ctx, "Delete a resource server", &err)
 	rs, err := s.FindResourceServer(ctx, idOrIdentifier)
 	if err != nil {
 		return err

@@ -181,7 +181,8 @@ func (s *Service) GetClient(ctx context.Context, id string) (*store.Client, erro
 
 // CreateClient creates a client from in ("name" is required) with a new
 // client_id and secret.
-func (s *Service) CreateClient(ctx context.Context, in *ClientInput) (*store.Client, error) {
+func (s *Service) CreateClient(ctx context.Context, in *ClientInput) (_ *store.Client, err error) {
+	defer s.audit(ctx, "Create a client", &err)
 	if !in.Name.Set {
 		return nil, invalidBody("Missing required property: name")
 	}
@@ -201,7 +202,8 @@ func (s *Service) CreateClient(ctx context.Context, in *ClientInput) (*store.Cli
 }
 
 // UpdateClient applies the properties present in in.
-func (s *Service) UpdateClient(ctx context.Context, id string, in *ClientInput) (*store.Client, error) {
+func (s *Service) UpdateClient(ctx context.Context, id string, in *ClientInput) (_ *store.Client, err error) {
+	defer s.audit(ctx, "Update a client", &err)
 	c, err := s.Store.UpdateClient(ctx, id, func(c *store.Client) error {
 		if err := applyClient(c, in, s.now()); err != nil {
 			return err
@@ -212,7 +214,8 @@ func (s *Service) UpdateClient(ctx context.Context, id string, in *ClientInput) 
 }
 
 // RotateClientSecret gives the client a new random secret.
-func (s *Service) RotateClientSecret(ctx context.Context, id string) (*store.Client, error) {
+func (s *Service) RotateClientSecret(ctx context.Context, id string) (_ *store.Client, err error) {
+	defer s.audit(ctx, "Rotate a client secret", &err)
 	c, err := s.Store.UpdateClient(ctx, id, func(c *store.Client) error {
 		c.ClientSecret = ids.Alnum(clientSecretLength)
 		return nil
@@ -223,7 +226,8 @@ func (s *Service) RotateClientSecret(ctx context.Context, id string) (*store.Cli
 // DeleteClient deletes the client with its client grants, its refresh
 // tokens and its place in every connection's enabled clients (the store
 // does it in one transaction).
-func (s *Service) DeleteClient(ctx context.Context, id string) error {
+func (s *Service) DeleteClient(ctx context.Context, id string) (err error) {
+	defer s.audit(ctx, "Delete a client", &err)
 	return notFound(s.Store.DeleteClient(ctx, id), errNoClient)
 }
 

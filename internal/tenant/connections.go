@@ -60,7 +60,8 @@ func (s *Service) GetConnection(ctx context.Context, id string) (*store.Connecti
 
 // CreateConnection creates a connection; name and strategy are required,
 // and the strategy must be one gatehouse serves.
-func (s *Service) CreateConnection(ctx context.Context, in *ConnectionInput) (*store.Connection, error) {
+func (s *Service) CreateConnection(ctx context.Context, in *ConnectionInput) (_ *store.Connection, err error) {
+	defer s.audit(ctx, "Create a connection", &err)
 	for _, req := range []struct {
 		set  bool
 		name string
@@ -95,7 +96,8 @@ func (s *Service) CreateConnection(ctx context.Context, in *ConnectionInput) (*s
 // UpdateConnection applies the properties present in in; name and
 // strategy cannot change (Auth0 tooling sends them back unchanged, which is
 // accepted).
-func (s *Service) UpdateConnection(ctx context.Context, id string, in *ConnectionInput) (*store.Connection, error) {
+func (s *Service) UpdateConnection(ctx context.Context, id string, in *ConnectionInput) (_ *store.Connection, err error) {
+	defer s.audit(ctx, "Update a connection", &err)
 	c, err := s.Store.UpdateConnection(ctx, id, func(c *store.Connection) error {
 		if in.Name.Set && in.Name.V != c.Name {
 			return invalidProp("name", "The name of a connection cannot be changed")
@@ -110,7 +112,8 @@ func (s *Service) UpdateConnection(ctx context.Context, id string, in *Connectio
 
 // DeleteConnection deletes a connection and its users (the store does it in
 // one transaction).
-func (s *Service) DeleteConnection(ctx context.Context, id string) error {
+func (s *Service) DeleteConnection(ctx context.Context, id string) (err error) {
+	defer s.audit(ctx, "Delete a connection", &err)
 	return notFound(s.Store.DeleteConnection(ctx, id), errNoConnection)
 }
 
@@ -121,7 +124,8 @@ type ClientStatus struct {
 }
 
 // SetConnectionClients enables and disables clients on a connection.
-func (s *Service) SetConnectionClients(ctx context.Context, id string, changes []ClientStatus) error {
+func (s *Service) SetConnectionClients(ctx context.Context, id string, changes []ClientStatus) (err error) {
+	defer s.audit(ctx, "Update the clients of a connection", &err)
 	if len(changes) > maxConnClientsPatch {
 		return invalidBody("Array is too long (%d), maximum %d", len(changes), maxConnClientsPatch)
 	}
@@ -130,7 +134,7 @@ func (s *Service) SetConnectionClients(ctx context.Context, id string, changes [
 			return invalidProp(fmt.Sprintf("[%d]", i), "Missing required property: client_id or status")
 		}
 	}
-	_, err := s.Store.UpdateConnection(ctx, id, func(c *store.Connection) error {
+	_, err = s.Store.UpdateConnection(ctx, id, func(c *store.Connection) error {
 		for _, ch := range changes {
 			id := ch.ClientID.V
 			c.EnabledClients = slices.DeleteFunc(c.EnabledClients, func(e string) bool { return e == id })
@@ -145,7 +149,8 @@ func (s *Service) SetConnectionClients(ctx context.Context, id string, changes [
 
 // DeleteConnectionUser deletes the user of a database connection with
 // that email.
-func (s *Service) DeleteConnectionUser(ctx context.Context, connectionID, email string) error {
+func (s *Service) DeleteConnectionUser(ctx context.Context, connectionID, email string) (err error) {
+	defer s.audit(ctx, "Delete a connection user", &err)
 	c, err := s.GetConnection(ctx, connectionID)
 	if err != nil {
 		return err

@@ -151,7 +151,8 @@ func findCredential(c *store.Client, id string) (store.ClientCredential, bool) {
 // AddClientCredential registers a public key for the client; like Auth0,
 // it is used for client authentication only once
 // client_authentication_methods references it.
-func (s *Service) AddClientCredential(ctx context.Context, clientID string, in CredentialInput) (store.ClientCredential, error) {
+func (s *Service) AddClientCredential(ctx context.Context, clientID string, in CredentialInput) (_ store.ClientCredential, err error) {
+	defer s.audit(ctx, "Create a client credential", &err)
 	cred, err := newCredential(in, s.now())
 	if err != nil {
 		return store.ClientCredential{}, err
@@ -182,8 +183,9 @@ func (s *Service) ClientCredential(ctx context.Context, clientID, credID string)
 // DeleteClientCredential removes a key and every reference to it. A client
 // left with private_key_jwt and no credential cannot authenticate: it
 // fails closed.
-func (s *Service) DeleteClientCredential(ctx context.Context, clientID, credID string) error {
-	_, err := s.Store.UpdateClient(ctx, clientID, func(c *store.Client) error {
+func (s *Service) DeleteClientCredential(ctx context.Context, clientID, credID string) (err error) {
+	defer s.audit(ctx, "Delete a client credential", &err)
+	_, err = s.Store.UpdateClient(ctx, clientID, func(c *store.Client) error {
 		if _, ok := findCredential(c, credID); !ok {
 			return errNoCredential
 		}

@@ -30,7 +30,8 @@ func (s *Service) GetClientGrant(ctx context.Context, id string) (*store.ClientG
 
 // CreateClientGrant lets an existing client use client_credentials for an
 // existing API; client_id, audience and scope are required.
-func (s *Service) CreateClientGrant(ctx context.Context, in *ClientGrantInput) (*store.ClientGrant, error) {
+func (s *Service) CreateClientGrant(ctx context.Context, in *ClientGrantInput) (_ *store.ClientGrant, err error) {
+	defer s.audit(ctx, "Create a client grant", &err)
 	for _, req := range []struct {
 		set  bool
 		name string
@@ -57,7 +58,8 @@ func (s *Service) CreateClientGrant(ctx context.Context, in *ClientGrantInput) (
 
 // UpdateClientGrant changes a grant's scope and organization settings; its
 // client, audience and subject type are fixed.
-func (s *Service) UpdateClientGrant(ctx context.Context, id string, in *ClientGrantInput) (*store.ClientGrant, error) {
+func (s *Service) UpdateClientGrant(ctx context.Context, id string, in *ClientGrantInput) (_ *store.ClientGrant, err error) {
+	defer s.audit(ctx, "Update a client grant", &err)
 	for _, name := range []string{"client_id", "audience", "subject_type"} {
 		if slices.Contains(SetProperties(in), name) {
 			return nil, invalidBody("Additional properties not allowed: %s", name)
@@ -70,7 +72,8 @@ func (s *Service) UpdateClientGrant(ctx context.Context, id string, in *ClientGr
 }
 
 // DeleteClientGrant deletes a grant.
-func (s *Service) DeleteClientGrant(ctx context.Context, id string) error {
+func (s *Service) DeleteClientGrant(ctx context.Context, id string) (err error) {
+	defer s.audit(ctx, "Delete a client grant", &err)
 	return notFound(s.Store.DeleteClientGrant(ctx, id), errNoGrant)
 }
 

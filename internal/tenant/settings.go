@@ -34,7 +34,8 @@ func (s *Service) GetSettings(ctx context.Context) (*store.TenantSettings, error
 // else replaces. default_directory is not checked against the
 // connections, like Auth0, so tooling may set it before it creates the
 // connection.
-func (s *Service) UpdateSettings(ctx context.Context, patch map[string]any) (*store.TenantSettings, error) {
+func (s *Service) UpdateSettings(ctx context.Context, patch map[string]any) (_ *store.TenantSettings, err error) {
+	defer s.audit(ctx, "Update tenant settings", &err)
 	if err := validateSettingsPatch(patch); err != nil {
 		return nil, err
 	}

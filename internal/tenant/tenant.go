@@ -13,12 +13,14 @@
 package tenant
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -36,6 +38,8 @@ type Service struct {
 	// Hasher hashes the passwords of created and updated users.
 	Hasher *passwords.Hasher
 	Now    func() time.Time
+	// Events receives a sapi or fapi event for every change (nil: none).
+	Events events.Emitter
 }
 
 func (s *Service) now() time.Time {
@@ -137,4 +141,19 @@ func uniq[T comparable](list []T) []T {
 		}
 	}
 	return out
+}
+
+// audit emits the Auth0 log event of a change to the tenant: sapi when it
+// was made, fapi when it was refused. Every way into the tenant goes
+// through a Service, so every change is logged, whoever made it.
+func (s *Service) audit(ctx context.Context, description string, err *error) {
+	if s.Events == nil {
+		return
+	}
+	e := events.Event{Type: events.SuccessAPIOperation, Date: s.now(), Description: description, ClientID: events.Actor(ctx)}
+	if *err != nil {
+		e.Type = events.FailedAPIOperation
+		e.Details = map[string]any{"error": (*err).Error()}
+	}
+	s.Events.Emit(ctx, e)
 }

@@ -94,7 +94,8 @@ func (s *Service) GetUser(ctx context.Context, id string) (*store.User, error) {
 
 // CreateUser creates a user of a database connection: connection and
 // password are required, and email or username as the connection asks.
-func (s *Service) CreateUser(ctx context.Context, b *UserInput) (*store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, b *UserInput) (_ *store.User, err error) {
+	defer s.audit(ctx, "Create a user", &err)
 	for _, name := range []string{"client_id", "verify_phone_number"} {
 		if slices.Contains(SetProperties(b), name) {
 			return nil, invalidBody("Additional properties not allowed: %s", name)
@@ -250,7 +251,8 @@ func mergeMetadata(cur, patch map[string]any) map[string]any {
 // UpdateUser applies the properties present in b. Changing the password,
 // email or username needs the user's connection named, and the password
 // cannot change together with the others.
-func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (*store.User, error) {
+func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *store.User, err error) {
+	defer s.audit(ctx, "Update a user", &err)
 	if slices.Contains(SetProperties(b), "user_id") {
 		return nil, invalidBody("Additional properties not allowed: user_id")
 	}
@@ -307,6 +309,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (*sto
 }
 
 // DeleteUser deletes a user.
-func (s *Service) DeleteUser(ctx context.Context, id string) error {
+func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
+	defer s.audit(ctx, "Delete a user", &err)
 	return notFound(s.Store.DeleteUser(ctx, id), errNoUser)
 }
