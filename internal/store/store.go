@@ -6,7 +6,8 @@
 // the backends keep), nothing else: the Management API has its own request
 // and response types (internal/tenant, internal/mgmt) converted to and from
 // these, so renaming a field on the wire never changes what is stored, and
-// changing storage never changes the wire.
+// changing storage never changes the wire. SQL reaches into the documents by
+// these names (RecordLogin does), so renaming a tag needs a migration.
 //
 // Secrets held by these types (client secrets, API signing secrets, private
 // signing keys) are plaintext in memory only: a backend seals them with the

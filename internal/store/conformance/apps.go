@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -202,6 +203,17 @@ func connectionTests() []test {
 			want.Options = []byte(`{"only":1}`)
 			want.EnabledClients = nil
 			wantEqual(t, "UpdateConnection result", got, want)
+			wantEqual(t, "GetConnection", ok[*store.Connection](t)(s.GetConnection(ctx(t), "con_1")), want)
+		}},
+		{"RawJSONWithEscapedSurrogatesIsStored", func(t *testing.T, s store.Store) {
+			// Valid JSON that PostgreSQL's JSONB refuses as it is: a lone
+			// surrogate is kept as U+FFFD (as encoding/json reads it), a
+			// pair as the character it encodes, the same on every backend.
+			c := newConnection("con_1", "db", "auth0")
+			c.Options = json.RawMessage(`{"lone":"a\ud800b","pair":"\ud83d\ude00","text":"\\ud800"}`)
+			must(t, s.CreateConnection(ctx(t), c))
+			want := newConnection("con_1", "db", "auth0")
+			want.Options = json.RawMessage(`{"lone":"a\ufffdb","pair":"\ud83d\ude00","text":"\\ud800"}`)
 			wantEqual(t, "GetConnection", ok[*store.Connection](t)(s.GetConnection(ctx(t), "con_1")), want)
 		}},
 		{"DeleteDeletesTheConnectionsUsers", func(t *testing.T, s store.Store) {

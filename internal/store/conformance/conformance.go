@@ -3,7 +3,9 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -82,12 +84,66 @@ func wantErr(t *testing.T, err, target error) {
 	}
 }
 
-// wantEqual fails the test unless got and want are deeply equal.
+// wantEqual fails the test unless got and want are deeply equal. Raw JSON
+// fields are compared as JSON values: a backend keeps their meaning, not
+// their bytes (PostgreSQL's JSONB orders keys its own way and spaces them).
 func wantEqual(t *testing.T, what string, got, want any) {
 	t.Helper()
+	canonicalRaw(reflect.ValueOf(got))
+	canonicalRaw(reflect.ValueOf(want))
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s:\n got  %s\n want %s", what, dump(got), dump(want))
 	}
+}
+
+var rawType = reflect.TypeFor[json.RawMessage]()
+
+// canonicalRaw rewrites, in place, every raw JSON value reachable from v
+// through pointers, slices, maps and exported struct fields to one encoding
+// of its value (keys sorted, no spaces).
+func canonicalRaw(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			canonicalRaw(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				canonicalRaw(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.Type() == rawType {
+			if v.CanSet() && v.Len() > 0 {
+				v.Set(reflect.ValueOf(canonicalJSON(v.Interface().(json.RawMessage))))
+			}
+			return
+		}
+		for i := range v.Len() {
+			canonicalRaw(v.Index(i))
+		}
+	case reflect.Map:
+		if v.Type().Elem() == rawType {
+			for _, k := range v.MapKeys() {
+				v.SetMapIndex(k, reflect.ValueOf(canonicalJSON(v.MapIndex(k).Interface().(json.RawMessage))))
+			}
+		}
+	}
+}
+
+func canonicalJSON(raw json.RawMessage) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // dump prints pointers' targets too, so a mismatch is readable.

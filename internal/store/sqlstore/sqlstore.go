@@ -3,7 +3,9 @@
 // schema migrations when it opens a database.
 //
 // Every aggregate is a row holding its key and unique columns plus a JSON
-// document of the record, so Auth0 fields round-trip without a column each.
+// document of the record (JSONB on PostgreSQL, TEXT on SQLite), so Auth0
+// fields round-trip without a column each. Raw JSON fields keep their value,
+// not their bytes: JSONB orders keys its own way.
 // Secrets are sealed with the store's Sealer before they are written.
 package sqlstore
 

@@ -226,7 +226,34 @@ func marshalDoc(v any) (string, error) {
 	if err := enc.Encode(v); err != nil {
 		return "", fmt.Errorf("encode document: %w", err)
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	doc := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if bytes.Contains(doc, []byte(`\ud`)) || bytes.Contains(doc, []byte(`\uD`)) {
+		var err error
+		if doc, err = withoutSurrogateEscapes(doc); err != nil {
+			return "", err
+		}
+	}
+	return string(doc), nil
+}
+
+// withoutSurrogateEscapes re-encodes a document whose raw JSON fields
+// escape UTF-16 surrogates (encoding/json never does): PostgreSQL's JSONB
+// refuses a lone one, so both stores keep U+FFFD in its place, as
+// encoding/json reads it; a pair becomes the character it encodes.
+func withoutSurrogateEscapes(doc []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber() // numbers keep their digits
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("encode document: %w", err)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode document: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func unmarshalDoc(doc string, v any) error {

@@ -85,17 +85,25 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	return s.users.delete(ctx, s, userID)
 }
 
+// The user document's login fields, by their storage names: RecordLogin
+// changes them inside the document, in SQL.
+const (
+	docLastLogin   = "last_login"
+	docLastIP      = "last_ip"
+	docLoginsCount = "logins_count"
+)
+
 // recordLoginSQL updates a user's login fields inside doc and, when $4 is not
 // empty, the password hash, in one statement per dialect.
 var recordLoginSQL = map[string]string{
 	DialectSQLite: `UPDATE users SET
-		doc = json_set(doc, '$.last_login', $2, '$.last_ip', $3,
-			'$.logins_count', COALESCE(json_extract(doc, '$.logins_count'), 0) + 1),
+		doc = json_set(doc, '$.` + docLastLogin + `', $2, '$.` + docLastIP + `', $3,
+			'$.` + docLoginsCount + `', COALESCE(json_extract(doc, '$.` + docLoginsCount + `'), 0) + 1),
 		password_hash = CASE WHEN $4 = '' THEN password_hash ELSE $4 END
 		WHERE user_id = $1`,
 	DialectPostgres: `UPDATE users SET
-		doc = (doc::jsonb || jsonb_build_object('last_login', $2::text, 'last_ip', $3::text,
-			'logins_count', COALESCE((doc::jsonb ->> 'logins_count')::bigint, 0) + 1))::text,
+		doc = doc || jsonb_build_object('` + docLastLogin + `', $2::text, '` + docLastIP + `', $3::text,
+			'` + docLoginsCount + `', COALESCE((doc ->> '` + docLoginsCount + `')::bigint, 0) + 1),
 		password_hash = CASE WHEN $4::text = '' THEN password_hash ELSE $4::text END
 		WHERE user_id = $1`,
 }
