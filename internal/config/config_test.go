@@ -131,3 +131,21 @@ func TestFileMistakesAreNamed(t *testing.T) {
 		t.Errorf("empty file: %v", err)
 	}
 }
+
+// TestEverySettingIsDocumented keeps docs/configuration.md, the reference
+// page, in step with the settings table.
+func TestEverySettingIsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if s.Name != "" && !strings.Contains(string(doc), "`--"+s.Name+"`") {
+			t.Errorf("docs/configuration.md does not document --%s", s.Name)
+		}
+		if !strings.Contains(string(doc), "`"+s.Env+"`") {
+			t.Errorf("docs/configuration.md does not document %s", s.Env)
+		}
+	}
+}
