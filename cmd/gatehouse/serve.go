@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/devtls"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
@@ -46,6 +48,17 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	start := time.Now()
 	log := newLogger(cfg, e.stderr)
+	if cfg.DevTLS {
+		files, created, err := devtls.Ensure(devTLSDir(cfg), time.Now())
+		if err != nil {
+			return fmt.Errorf("--dev-tls: %w", err)
+		}
+		cfg.TLSCert, cfg.TLSKey = files.Cert, files.Key
+		if created {
+			log.Info("made a development CA", slog.String("ca", files.CACert))
+		}
+		fmt.Fprint(e.stderr, devtls.TrustHelp(files))
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: listen: %w", cfg.Addr, err)
@@ -86,6 +99,15 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	}
 	log.Info("gatehouse stopped", slog.Int64("uptime_ms", time.Since(start).Milliseconds()))
 	return nil
+}
+
+// devTLSDir is where --dev-tls keeps its CA and certificate: beside the
+// SQLite database, or in the working directory with PostgreSQL.
+func devTLSDir(cfg config.Config) string {
+	if cfg.IsPostgres() {
+		return "gatehouse-dev-tls"
+	}
+	return filepath.Join(filepath.Dir(cfg.SQLitePath()), "gatehouse-dev-tls")
 }
 
 // serveMetrics serves /metrics on its own listener (--metrics-addr), so it
