@@ -249,7 +249,9 @@ func (a *App) routes() http.Handler {
 	// protection fills Guard, rules and Actions PostLogin, MFA the gate;
 	// events go to the log.
 	hooks := a.hooks
-	hooks.Events = a.emitter()
+	a.Metrics = metrics.New()
+	// logins by outcome and refresh reuse are counted from the events
+	hooks.Events = events.Multi{a.emitter(), a.Metrics.Events()}
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},

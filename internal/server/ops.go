@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 )
 
@@ -19,7 +18,6 @@ const readyTimeout = 2 * time.Second
 // answers), /readyz (the store answers in time and the signing keys are
 // loaded) and /metrics (unless it has its own listener, --metrics-addr).
 func (a *App) opsRoutes(mux *http.ServeMux) {
-	a.Metrics = metrics.New()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
