@@ -29,7 +29,7 @@ func TestServeDevTLS(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--dev-tls", "--database", db, "--addr", addr}, noEnv, io.Discard, &stderr)
 	}()
 	ca := filepath.Join(dir, "gatehouse-dev-tls", "dev-ca.pem")
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(stderr.String(), "gatehouse ready"); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(stderr.String(), "gatehouse ready"); time.Sleep(20 * time.Millisecond) {
 	}
 	pem, err := os.ReadFile(ca)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestServeDevTLS(t *testing.T) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	for _, base := range []string{"https://localhost:" + port, "https://" + addr} {
 		resp, err := client.Get(base + "/.well-known/openid-configuration")

@@ -70,7 +70,7 @@ func serveUntilHealthy(t *testing.T, args []string, getenv func(string) string, 
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), getenv, io.Discard, &stderr) }()
 	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var resp *http.Response
 		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
