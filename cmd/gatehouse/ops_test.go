@@ -69,12 +69,15 @@ func TestLogsAndOperatorEndpoints(t *testing.T) {
 			if _, ok := l["duration_ms"].(float64); !ok {
 				t.Errorf("request line without a duration_ms number: %v", l)
 			}
+			if l["request_id"] == nil {
+				t.Errorf("request line without request_id: %v", l)
+			}
 			if _, ok := l["duration"]; ok {
 				t.Errorf("request line still has duration in nanoseconds: %v", l)
 			}
 		case "request detail":
 			details++
-			if l["route"] == nil || l["user_agent"] == nil || l["level"] != "DEBUG" {
+			if l["route"] == nil || l["user_agent"] == nil || l["level"] != "DEBUG" || l["request_id"] == nil {
 				t.Errorf("debug detail line: %v", l)
 			}
 		}
