@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/passwords"
@@ -30,6 +31,8 @@ type Strategy struct {
 	Limit *passwords.Limiter
 	// Logger receives the error line of a malformed stored hash.
 	Logger *slog.Logger
+
+	costs costBook
 }
 
 var (
@@ -94,15 +97,19 @@ func (s *Strategy) hash(ctx context.Context, fn func()) error {
 // Verify implements directory.PasswordVerifier: it looks the user up by
 // email or username and checks the password. The three refusals (unknown
 // user, wrong password, a stored hash in no known format) answer alike and
-// each spend at least one full verification, so neither the answer nor its
-// cost tells them apart. A hash in an older format or with weaker
-// parameters is replaced by a native one after a successful check.
+// take alike: each spends at least one real verification in a hash slot,
+// then waits, outside the slot, until it has taken as long as a
+// verification of the slowest hash class in use would have (see costBook). A hash in
+// an older format or with weaker parameters is replaced by a native one
+// after a successful check.
 func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username, password string) (directory.Result, bool, error) {
 	u, err := s.Users.UserByIdentifier(ctx, conn.ID, username)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := s.hash(ctx, func() { s.Hasher.VerifyDummy(password) }); err != nil {
+		var spent time.Duration
+		if err := s.hash(ctx, func() { spent = s.verifyDummy(password) }); err != nil {
 			return directory.Result{}, false, err
 		}
+		s.costs.pad(ctx, spent)
 		return directory.Result{}, false, nil
 	}
 	if err != nil {
@@ -111,14 +118,24 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 	var ok, rehash bool
 	var verr error
 	var newHash string
+	var spent time.Duration
 	if err := s.hash(ctx, func() {
+		start := time.Now()
 		ok, rehash, verr = s.Hasher.Verify(u.PasswordHash, password)
+		spent = time.Since(start)
 		switch {
 		case verr != nil:
 			// Parsing failed before (most of) the work: spend what a wrong
 			// password costs, in the same slot.
-			s.Hasher.VerifyDummy(password)
-		case ok && rehash:
+			spent += s.verifyDummy(password)
+		case len(password) <= passwords.MaxVerifyBytes:
+			// (An overlong password verified the native dummy instead,
+			// which says nothing of this class.)
+			if class, known := passwords.Class(u.PasswordHash); known {
+				s.costs.observe(class, spent)
+			}
+		}
+		if ok && rehash {
 			newHash, _ = s.Hasher.Hash(password)
 		}
 	}); err != nil {
@@ -129,12 +146,22 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 		// the parser's detail (which may quote it) stay out of the log.
 		s.logger().LogAttrs(ctx, slog.LevelError, "stored password hash is malformed; login refused as a wrong password",
 			slog.String("user_id", u.UserID), slog.String("connection", conn.Name))
-		return directory.Result{User: u}, false, nil
 	}
 	if !ok {
+		s.costs.pad(ctx, spent)
 		return directory.Result{User: u}, false, nil
 	}
 	return directory.Result{User: u, NewPasswordHash: newHash}, true, nil
+}
+
+// verifyDummy spends one native verification, learns its cost, and
+// returns it.
+func (s *Strategy) verifyDummy(password string) time.Duration {
+	start := time.Now()
+	s.Hasher.VerifyDummy(password)
+	d := time.Since(start)
+	s.costs.observe(s.Hasher.NativeClass(), d)
+	return d
 }
 
 func (s *Strategy) logger() *slog.Logger {
