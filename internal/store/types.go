@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/protocol"
 )
 
 // JSON tags are the storage format (see the package doc); they keep the
@@ -89,10 +91,10 @@ type ClientCredential struct {
 // TokenEndpointAuthMethod, defaulting to client_secret_post.
 func (c *Client) AuthMethod() string {
 	if c.ClientAuthenticationMethods != nil && c.ClientAuthenticationMethods.PrivateKeyJWT != nil {
-		return "private_key_jwt"
+		return protocol.MethodPrivateKeyJWT
 	}
 	if c.TokenEndpointAuthMethod == nil || *c.TokenEndpointAuthMethod == "" {
-		return "client_secret_post"
+		return protocol.MethodSecretPost
 	}
 	return *c.TokenEndpointAuthMethod
 }

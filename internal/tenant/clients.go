@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/ids"
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -112,15 +113,15 @@ const (
 // Confidential and public default grant types (Auth0, API-created clients).
 func defaultGrantTypes(public bool) []string {
 	if public {
-		return []string{"authorization_code", "implicit", "refresh_token"}
+		return []string{protocol.GrantAuthorizationCode, protocol.GrantImplicit, protocol.GrantRefreshToken}
 	}
-	return []string{"authorization_code", "implicit", "refresh_token", "client_credentials"}
+	return []string{protocol.GrantAuthorizationCode, protocol.GrantImplicit, protocol.GrantRefreshToken, protocol.GrantClientCredentials}
 }
 
 func knownGrantType(g string) bool {
 	switch g {
-	case "authorization_code", "implicit", "refresh_token", "client_credentials", "password",
-		"http://auth0.com/oauth/grant-type/password-realm",
+	case protocol.GrantAuthorizationCode, protocol.GrantImplicit, protocol.GrantRefreshToken,
+		protocol.GrantClientCredentials, protocol.GrantPassword, protocol.GrantPasswordRealm,
 		"http://auth0.com/oauth/grant-type/mfa-oob",
 		"http://auth0.com/oauth/grant-type/mfa-otp",
 		"http://auth0.com/oauth/grant-type/mfa-recovery-code",
@@ -162,14 +163,14 @@ func newClient(now time.Time) *store.Client {
 // method from the app type, the grant types from the auth method.
 func completeClient(c *store.Client, in *ClientInput) {
 	if c.TokenEndpointAuthMethod == nil && c.ClientAuthenticationMethods == nil {
-		method := "client_secret_post"
+		method := protocol.MethodSecretPost
 		if c.AppType == "spa" || c.AppType == "native" {
-			method = "none"
+			method = protocol.MethodNone
 		}
 		c.TokenEndpointAuthMethod = &method
 	}
 	if !in.GrantTypes.Set {
-		c.GrantTypes = defaultGrantTypes(c.AuthMethod() == "none")
+		c.GrantTypes = defaultGrantTypes(c.AuthMethod() == protocol.MethodNone)
 	}
 }
 
@@ -237,13 +238,13 @@ func (s *Service) DeleteClient(ctx context.Context, id string) (err error) {
 // other settings are left as they are. The secret is the operator's and
 // is not held to the length rule of API-set secrets.
 func (s *Service) EnsureMachineClient(ctx context.Context, id, secret, name string) error {
-	method := "client_secret_post"
+	method := protocol.MethodSecretPost
 	_, err := s.Store.UpdateClient(ctx, id, func(c *store.Client) error {
 		c.ClientSecret = secret
-		if !c.AllowsGrant("client_credentials") {
-			c.GrantTypes = append(c.GrantTypes, "client_credentials")
+		if !c.AllowsGrant(protocol.GrantClientCredentials) {
+			c.GrantTypes = append(c.GrantTypes, protocol.GrantClientCredentials)
 		}
-		if c.AuthMethod() == "none" || c.AuthMethod() == "private_key_jwt" {
+		if c.AuthMethod() == protocol.MethodNone || c.AuthMethod() == protocol.MethodPrivateKeyJWT {
 			c.TokenEndpointAuthMethod, c.ClientAuthenticationMethods = &method, nil
 		}
 		return nil
@@ -255,7 +256,7 @@ func (s *Service) EnsureMachineClient(ctx context.Context, id, secret, name stri
 		Name:                    Some(name),
 		AppType:                 Some("non_interactive"),
 		OIDCConformant:          Some(true),
-		GrantTypes:              Some([]string{"client_credentials"}),
+		GrantTypes:              Some([]string{protocol.GrantClientCredentials}),
 		TokenEndpointAuthMethod: Nullable[string]{Set: true, V: method},
 	}
 	now := s.now()
@@ -348,7 +349,7 @@ func applyAuthMethods(c *store.Client, b *ClientInput, now time.Time) error {
 	if cam.Null || !cam.V.PrivateKeyJWT.Set {
 		c.ClientAuthenticationMethods = nil
 		if c.TokenEndpointAuthMethod == nil {
-			c.TokenEndpointAuthMethod = strPtr("client_secret_post")
+			c.TokenEndpointAuthMethod = strPtr(protocol.MethodSecretPost)
 		}
 		return nil
 	}
@@ -434,17 +435,17 @@ func validateClient(c *store.Client) error {
 	}
 	if c.TokenEndpointAuthMethod != nil {
 		switch *c.TokenEndpointAuthMethod {
-		case "none", "client_secret_post", "client_secret_basic":
+		case protocol.MethodNone, protocol.MethodSecretPost, protocol.MethodSecretBasic:
 		default:
 			return invalidProp("token_endpoint_auth_method", "No enum match for: %s", *c.TokenEndpointAuthMethod)
 		}
 	}
-	public := c.AuthMethod() == "none"
+	public := c.AuthMethod() == protocol.MethodNone
 	if public && c.IsTokenEndpointIPHeaderTrusted {
 		return invalidProp("is_token_endpoint_ip_header_trusted",
 			"Only clients authenticating with a secret or private key can trust the auth0-forwarded-for header")
 	}
-	if public && c.AllowsGrant("client_credentials") {
+	if public && c.AllowsGrant(protocol.GrantClientCredentials) {
 		return invalidProp("grant_types", "Public clients (token_endpoint_auth_method none) cannot use client_credentials")
 	}
 	switch c.JWTConfiguration.Alg {
