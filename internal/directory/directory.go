@@ -71,6 +71,13 @@ type UserChecker interface {
 	CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error
 }
 
+// StatusChecker is implemented by strategies whose directory lives
+// elsewhere: nil when it answers, ErrUnavailable when it cannot be reached
+// (GET /api/v2/connections/{id}/status).
+type StatusChecker interface {
+	Status(ctx context.Context, conn *store.Connection) error
+}
+
 // OptionsError is a connection option that fails validation; Field is its
 // path ("options.password_policy"), Message Auth0's wording.
 type OptionsError struct {
@@ -113,6 +120,15 @@ func (r Registry) Verify(ctx context.Context, conn *store.Connection, username, 
 		return Result{}, false, fmt.Errorf("%w: %q", ErrUnsupportedStrategy, conn.Strategy)
 	}
 	return v.Verify(ctx, conn, username, password)
+}
+
+// Status implements StatusChecker: a strategy with nothing to reach (a
+// database connection) is always up.
+func (r Registry) Status(ctx context.Context, conn *store.Connection) error {
+	if c, ok := r[conn.Strategy].(StatusChecker); ok {
+		return c.Status(ctx, conn)
+	}
+	return nil
 }
 
 // CheckUser implements UserChecker: strategies that have no refresh-time

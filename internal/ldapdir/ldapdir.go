@@ -217,10 +217,28 @@ func (c *Client) Lookup(ctx context.Context, username string) (*Entry, error) {
 	return e, err
 }
 
-// find searches the user's entry and fills in groups and the disabled flag.
+// LookupUID reads the entry whose UID attribute is uid (at refresh time,
+// when the name the user typed at login is long gone: the uid is what a
+// gatehouse user_id keeps).
+func (c *Client) LookupUID(ctx context.Context, uid string) (*Entry, error) {
+	conn, err := c.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := c.search(conn, "("+c.cfg.Attributes.UID+"="+ldap.EscapeFilter(uid)+")")
+	c.release(conn, err)
+	return e, err
+}
+
+// find searches the entry of a typed username with the user filter.
 func (c *Client) find(conn *ldap.Conn, username string) (*Entry, error) {
+	return c.search(conn, strings.ReplaceAll(c.cfg.UserFilter, "{0}", ldap.EscapeFilter(username)))
+}
+
+// search finds the one entry matching filter and fills in groups and the
+// disabled flag.
+func (c *Client) search(conn *ldap.Conn, filter string) (*Entry, error) {
 	a := c.cfg.Attributes
-	filter := strings.ReplaceAll(c.cfg.UserFilter, "{0}", ldap.EscapeFilter(username))
 	res, err := conn.Search(ldap.NewSearchRequest(c.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		2, int(c.cfg.ReadTimeout/time.Second), false, filter,
 		[]string{a.UID, a.Email, a.Name, a.GivenName, a.FamilyName, a.Groups}, nil))

@@ -1,11 +1,14 @@
 package mgmt
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tenant"
 )
@@ -39,6 +42,26 @@ func (h *handler) getConnection(w http.ResponseWriter, r *http.Request, p Princi
 		return err
 	}
 	return writeOne(w, r, http.StatusOK, connectionView(c))
+}
+
+// connectionStatus answers as Auth0 does: 200 when the connection's
+// directory answers, 404 with the reason when it does not (a database
+// connection is always online).
+func (h *handler) connectionStatus(w http.ResponseWriter, r *http.Request, p Principal) error {
+	c, err := h.tenant.ConnectionStatus(r.Context(), r.PathValue("id"))
+	switch {
+	case c == nil:
+		return err
+	case errors.Is(err, directory.ErrUnavailable):
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "connection status: directory unavailable",
+			slog.String("connection", c.Name), slog.String("error", err.Error()))
+		return &apiError{Status: http.StatusNotFound, Code: "connection_offline",
+			Message: fmt.Sprintf("The connection %s is offline: its directory cannot be reached.", c.Name)}
+	case err != nil:
+		return fmt.Errorf("connection %s status: %w", c.ID, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+	return nil
 }
 
 func (h *handler) createConnection(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -117,6 +117,7 @@ func routes() []route {
 		{"GET /api/v2/connections/{id}", []string{"read:connections"}, (*handler).getConnection},
 		{"PATCH /api/v2/connections/{id}", []string{"update:connections"}, (*handler).updateConnection},
 		{"DELETE /api/v2/connections/{id}", []string{"delete:connections"}, (*handler).deleteConnection},
+		{"GET /api/v2/connections/{id}/status", []string{"read:connections"}, (*handler).connectionStatus},
 		{"GET /api/v2/connections/{id}/clients", []string{"read:connections"}, (*handler).listConnectionClients},
 		{"PATCH /api/v2/connections/{id}/clients", []string{"update:connections"}, (*handler).updateConnectionClients},
 		{"DELETE /api/v2/connections/{id}/users", []string{"delete:users"}, (*handler).deleteConnectionUser},

@@ -27,6 +27,7 @@ type userView struct {
 	FamilyName        string             `json:"family_name,omitempty"`
 	Picture           string             `json:"picture,omitempty"`
 	Blocked           bool               `json:"blocked,omitempty"`
+	Groups            []string           `json:"groups,omitempty"`
 	AppMetadata       map[string]any     `json:"app_metadata,omitempty"`
 	UserMetadata      map[string]any     `json:"user_metadata,omitempty"`
 	Identities        []identityResponse `json:"identities"`
@@ -42,7 +43,7 @@ func viewUser(u *store.User) any {
 	v := &userView{
 		UserID: u.UserID, Email: u.Email, EmailVerified: u.EmailVerified, Username: u.Username,
 		PhoneNumber: u.PhoneNumber, Name: u.Name, Nickname: u.Nickname, GivenName: u.GivenName,
-		FamilyName: u.FamilyName, Picture: u.Picture, Blocked: u.Blocked,
+		FamilyName: u.FamilyName, Picture: u.Picture, Blocked: u.Blocked, Groups: u.Groups,
 		AppMetadata: u.AppMetadata, UserMetadata: u.UserMetadata,
 		CreatedAt: isoTime(u.CreatedAt), UpdatedAt: isoTime(u.UpdatedAt),
 		LastLogin: isoTimePtr(u.LastLogin), LastIP: u.LastIP, LoginsCount: u.LoginsCount,

@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -206,7 +207,7 @@ type connectionResponse struct {
 
 func connectionView(c *store.Connection) *connectionResponse {
 	return &connectionResponse{
-		ID: c.ID, Name: c.Name, DisplayName: c.DisplayName, Strategy: c.Strategy, Options: c.Options,
+		ID: c.ID, Name: c.Name, DisplayName: c.DisplayName, Strategy: c.Strategy, Options: withoutSecrets(c.Options),
 		Realms: c.Realms, EnabledClients: c.EnabledClients, IsDomainConnection: c.IsDomainConnection,
 		Metadata: c.Metadata, ShowAsButton: c.ShowAsButton,
 	}
@@ -218,4 +219,30 @@ type identityResponse struct {
 	UserID     string `json:"user_id"`
 	Provider   string `json:"provider"`
 	IsSocial   bool   `json:"isSocial"`
+}
+
+// withoutSecrets drops the secret options (store.SecretOptionKeys): they
+// are written, never read back.
+func withoutSecrets(options json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(options, &m) != nil {
+		return options
+	}
+	found := false
+	for _, k := range store.SecretOptionKeys {
+		if _, ok := m[k]; ok {
+			delete(m, k)
+			found = true
+		}
+	}
+	if !found {
+		return options
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return json.RawMessage(`{}`)
+	}
+	return bytes.TrimSpace(b.Bytes())
 }

@@ -200,6 +200,12 @@ type Connection struct {
 	ShowAsButton       *bool             `json:"show_as_button,omitempty"`
 }
 
+// SecretOptionKeys are the connection option keys that hold secrets (an
+// LDAP service account's password, an upstream provider's client secret):
+// a backend seals them before the options reach disk, and the Management
+// API never shows them.
+var SecretOptionKeys = []string{"bind_password", "client_secret"}
+
 // EnabledFor reports whether clientID may log users in through c.
 func (c *Connection) EnabledFor(clientID string) bool {
 	for _, id := range c.EnabledClients {
@@ -238,7 +244,10 @@ type User struct {
 	FamilyName string `json:"family_name,omitempty"`
 	Picture    string `json:"picture,omitempty"`
 
-	Blocked      bool           `json:"blocked,omitempty"`
+	Blocked bool `json:"blocked,omitempty"`
+	// Groups are the directory groups of a user who logs in through an
+	// enterprise directory (AD/LDAP, Azure AD), refreshed at each login.
+	Groups       []string       `json:"groups,omitempty"`
 	AppMetadata  map[string]any `json:"app_metadata,omitempty"`
 	UserMetadata map[string]any `json:"user_metadata,omitempty"`
 	Identities   []Identity     `json:"identities"`

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -110,6 +111,24 @@ func (s *Service) UpdateConnection(ctx context.Context, id string, in *Connectio
 	return c, notFound(err, errNoConnection)
 }
 
+// ConnectionStatus asks the connection's strategy whether its directory
+// can be reached: nil when it can (or when the strategy has nothing to
+// reach), an error wrapping directory.ErrUnavailable when it cannot.
+func (s *Service) ConnectionStatus(ctx context.Context, id string) (*store.Connection, error) {
+	c, err := s.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := s.strategy(c.Strategy)
+	if !ok {
+		return c, nil
+	}
+	if sc, ok := st.(directory.StatusChecker); ok {
+		return c, sc.Status(ctx, c)
+	}
+	return c, nil
+}
+
 // DeleteConnection deletes a connection and its users (the store does it in
 // one transaction).
 func (s *Service) DeleteConnection(ctx context.Context, id string) (err error) {
@@ -171,12 +190,13 @@ func (s *Service) applyConnection(c *store.Connection, b *ConnectionInput) error
 		c.ShowAsButton = &b.ShowAsButton.V
 	}
 	if o := b.Options; o.Set {
+		old := c.Options
 		c.Options = json.RawMessage(`{}`)
 		if !o.Null {
 			if JSONKind(o.V) != "object" {
 				return invalidProp("options", "Expected type object but found type %s", JSONKind(o.V))
 			}
-			c.Options = o.V
+			c.Options = keepSecrets(o.V, old)
 		}
 		if err := s.validateOptions(c); err != nil {
 			return err
@@ -236,3 +256,42 @@ func (s *Service) validateOptions(c *store.Connection) error {
 	}
 	return nil
 }
+
+// keepSecrets carries the stored secret options (store.SecretOptionKeys)
+// over into options that leave them out: the Management API never shows
+// them, so a client that reads a connection, changes it and writes it back
+// must not erase them. A secret sent again replaces the stored one; one
+// whose account is left out too (bind_dn, client_id) goes with it.
+func keepSecrets(options, old json.RawMessage) json.RawMessage {
+	var prev map[string]json.RawMessage
+	if json.Unmarshal(old, &prev) != nil {
+		return options
+	}
+	var next map[string]json.RawMessage
+	if json.Unmarshal(options, &next) != nil {
+		return options
+	}
+	changed := false
+	for _, k := range store.SecretOptionKeys {
+		v, had := prev[k]
+		_, has := next[k]
+		_, account := next[secretAccount[k]]
+		if had && !has && account {
+			next[k] = v
+			changed = true
+		}
+	}
+	if !changed {
+		return options
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(next) != nil {
+		return options
+	}
+	return bytes.TrimSpace(b.Bytes())
+}
+
+// secretAccount names the option each secret option authenticates.
+var secretAccount = map[string]string{"bind_password": "bind_dn", "client_secret": "client_id"}

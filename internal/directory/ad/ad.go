@@ -3,20 +3,31 @@
 // (where the directory is, how to find a user in it, how its attributes map
 // onto a gatehouse profile, how long to wait) and their validation.
 //
-// Logging in through the directory is not wired yet (issue 9 connects
-// Options.Config to the ldapdir client): until then Verify answers directory.ErrUnavailable, which the
-// token endpoint reports as a connection that cannot be reached, never as a
-// wrong password or a server error.
+// A login searches the user's entry with the service account and binds as
+// it with the typed password (internal/ldapdir, one pooled client per
+// connection, rebuilt when the connection's options change). Each login
+// creates or updates the user in the store as "ad|<connection>|<uid>" (the
+// connection's name cannot change and the uid attribute, sAMAccountName on
+// Active Directory, is what the directory keys people by), with the mapped
+// profile and the user's groups. At refresh, CheckUser asks the directory
+// whether that uid still exists and is not disabled, at most once per
+// user_check_interval_s. A directory that cannot be reached answers
+// directory.ErrUnavailable, never a wrong password.
 package ad
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -67,6 +78,10 @@ type Options struct {
 	// how many may be in use at once.
 	PoolSize int `json:"pool_size,omitempty"`
 	MaxOpen  int `json:"max_open,omitempty"`
+	// UserCheckIntervalS is how long a refresh token may be used before
+	// the directory is asked again whether its user still exists and is
+	// enabled; 0 asks at every refresh.
+	UserCheckIntervalS int `json:"user_check_interval_s,omitempty"`
 }
 
 // Attributes names the directory attribute behind each profile field.
@@ -86,6 +101,7 @@ const (
 	DefaultReadTimeout    = 10 * time.Second
 	maxTimeout            = time.Minute
 	maxConnections        = 256
+	maxCheckInterval      = 86400
 )
 
 // DefaultAttributes is the mapping of an inetOrgPerson directory.
@@ -95,7 +111,7 @@ var DefaultAttributes = Attributes{UID: "uid", Email: "mail", Name: "cn", GivenN
 // them describe a connection not configured yet.
 var ldapKeys = []string{"url", "start_tls", "ca_bundle", "server_name", "bind_dn", "bind_password", "base_dn",
 	"user_filter", "disabled_filter", "group_base_dn", "attributes", "connect_timeout_ms", "read_timeout_ms",
-	"pool_size", "max_open"}
+	"pool_size", "max_open", "user_check_interval_s"}
 
 // Configured reports whether the options say where the directory is.
 func (o Options) Configured() bool { return o.URL != "" }
@@ -208,6 +224,8 @@ func decodeKey(o *Options, key string, v json.RawMessage) error {
 		dst = &o.PoolSize
 	case "max_open":
 		dst = &o.MaxOpen
+	case "user_check_interval_s":
+		dst = &o.UserCheckIntervalS
 	case "attributes":
 		dst = &o.Attributes
 	case "connect_timeout_ms":
@@ -298,6 +316,9 @@ func (o Options) Validate() error {
 			return bad(n.name, "must be between 1 and %d", maxConnections)
 		}
 	}
+	if o.UserCheckIntervalS < 0 || o.UserCheckIntervalS > maxCheckInterval {
+		return bad("user_check_interval_s", "must be between 0 and %d", maxCheckInterval)
+	}
 	return nil
 }
 
@@ -350,20 +371,40 @@ func (o Options) Config() ldapdir.Config {
 	}
 }
 
-// Strategy serves "ad" connections.
-type Strategy struct{}
+// Strategy serves "ad" connections. Its zero value is not usable: Users
+// is required.
+type Strategy struct {
+	Users store.Users
+	// Logger receives a line for each directory that cannot be reached.
+	Logger *slog.Logger
+	// Now is the clock of the refresh-check interval; nil means time.Now.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]*cachedClient // by connection id
+	checked sync.Map                 // user_id → time.Time of the last check that passed
+}
+
+// cachedClient is a connection's LDAP client and the options it was built
+// from.
+type cachedClient struct {
+	sum    [sha256.Size]byte
+	client *ldapdir.Client
+}
 
 var (
-	_ directory.Strategy         = Strategy{}
-	_ directory.PasswordVerifier = Strategy{}
+	_ directory.Strategy         = (*Strategy)(nil)
+	_ directory.PasswordVerifier = (*Strategy)(nil)
+	_ directory.UserChecker      = (*Strategy)(nil)
+	_ directory.StatusChecker    = (*Strategy)(nil)
 )
 
 // Name implements directory.Strategy.
-func (Strategy) Name() string { return Name }
+func (*Strategy) Name() string { return Name }
 
 // ValidateOptions implements directory.Strategy. The options are stored as
 // given; empty or null options become {} (a connection not configured yet).
-func (Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error) {
+func (*Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error) {
 	options = bytes.TrimSpace(options)
 	if len(options) == 0 || bytes.Equal(options, []byte("null")) {
 		return json.RawMessage(`{}`), nil
@@ -377,10 +418,226 @@ func (Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error
 	return options, nil
 }
 
-// Verify implements directory.PasswordVerifier. The LDAP client is not
-// wired in yet (issue 9 does it, from Options.Config): every login through an ad connection answers
-// ErrUnavailable, the error of a directory that cannot be reached, so the
-// client gets a clear "try later" rather than a wrong password or a 500.
-func (Strategy) Verify(ctx context.Context, conn *store.Connection, username, password string) (directory.Result, bool, error) {
-	return directory.Result{}, false, fmt.Errorf("%w: connection %s: LDAP login is not wired in yet", directory.ErrUnavailable, conn.Name)
+// client returns the connection's LDAP client, building it when the
+// connection is new or its options changed since (the old client's idle
+// connections are closed then).
+func (s *Strategy) client(conn *store.Connection) (*ldapdir.Client, Options, error) {
+	o, err := ParseOptions(conn.Options)
+	if err != nil {
+		return nil, o, fmt.Errorf("%w: connection %s: stored options: %v", directory.ErrUnavailable, conn.Name, err)
+	}
+	if !o.Configured() {
+		return nil, o, fmt.Errorf("%w: connection %s has no directory url", directory.ErrUnavailable, conn.Name)
+	}
+	sum := sha256.Sum256(conn.Options)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[conn.ID]; ok && c.sum == sum {
+		return c.client, o, nil
+	}
+	cl, err := ldapdir.New(o.Config())
+	if err != nil {
+		return nil, o, fmt.Errorf("%w: connection %s: %v", directory.ErrUnavailable, conn.Name, err)
+	}
+	if s.clients == nil {
+		s.clients = map[string]*cachedClient{}
+	}
+	if old, ok := s.clients[conn.ID]; ok {
+		old.client.Close()
+	}
+	s.clients[conn.ID] = &cachedClient{sum: sum, client: cl}
+	return cl, o, nil
+}
+
+// Close closes every connection's idle directory connections.
+func (s *Strategy) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, c := range s.clients {
+		c.client.Close()
+		delete(s.clients, id)
+	}
+}
+
+// unavailable logs a directory that cannot be reached and returns the
+// error the pipeline answers 503 for. The error text carries no password.
+func (s *Strategy) unavailable(ctx context.Context, conn *store.Connection, what string, err error) error {
+	s.logger().LogAttrs(ctx, slog.LevelWarn, "LDAP directory unavailable", slog.String("connection", conn.Name),
+		slog.String("during", what), slog.String("error", err.Error()))
+	if errors.Is(err, directory.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: connection %s: %s: %v", directory.ErrUnavailable, conn.Name, what, err)
+}
+
+func (s *Strategy) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Strategy) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// UserID is the gatehouse user_id of a directory entry: "ad|" followed by
+// the connection's name and the entry's uid (its DN when it has none).
+func UserID(connection string, e *ldapdir.Entry) string {
+	return "ad|" + connection + "|" + entryKey(e)
+}
+
+func entryKey(e *ldapdir.Entry) string {
+	if e.UID != "" {
+		return e.UID
+	}
+	return e.DN
+}
+
+// Verify implements directory.PasswordVerifier: search, bind, then create
+// or update the user in the store. A user disabled in the directory is
+// returned blocked (the pipeline answers as for a blocked user).
+func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username, password string) (directory.Result, bool, error) {
+	cl, _, err := s.client(conn)
+	if err != nil {
+		return directory.Result{}, false, s.unavailable(ctx, conn, "configure", err)
+	}
+	e, err := cl.Authenticate(ctx, username, password)
+	switch {
+	case errors.Is(err, ldapdir.ErrNotFound):
+		return directory.Result{}, false, nil
+	case errors.Is(err, ldapdir.ErrWrongPassword):
+		// Name the known user for the log and brute-force protection
+		// when gatehouse has seen them before.
+		if e != nil {
+			if u, err := s.Users.GetUser(ctx, UserID(conn.Name, e)); err == nil {
+				return directory.Result{User: u}, false, nil
+			}
+		}
+		return directory.Result{}, false, nil
+	case errors.Is(err, ldapdir.ErrUnavailable):
+		return directory.Result{}, false, s.unavailable(ctx, conn, "login", err)
+	case err != nil:
+		// The request's own context ended: not the directory's fault.
+		return directory.Result{}, false, fmt.Errorf("directory: ldap login: %w", err)
+	}
+	u, err := s.save(ctx, conn, e)
+	if err != nil {
+		return directory.Result{}, false, err
+	}
+	if e.Disabled {
+		u.Blocked = true
+	} else {
+		s.checked.Store(u.UserID, s.now())
+	}
+	return directory.Result{User: u}, true, nil
+}
+
+// save creates the entry's user, or updates the profile of the one stored
+// when the directory changed it.
+func (s *Strategy) save(ctx context.Context, conn *store.Connection, e *ldapdir.Entry) (*store.User, error) {
+	id := UserID(conn.Name, e)
+	apply := func(u *store.User) {
+		u.Email = e.Email
+		u.Username = e.UID
+		u.Name = e.Name
+		u.Nickname = e.UID
+		u.GivenName = e.GivenName
+		u.FamilyName = e.FamilyName
+		u.Groups = slices.Clone(e.Groups)
+	}
+	u, err := s.Users.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		now := s.now().UTC()
+		u = &store.User{
+			UserID: id, ConnectionID: conn.ID, Connection: conn.Name,
+			Identities: []store.Identity{{Connection: conn.Name, UserID: strings.TrimPrefix(id, "ad|"), Provider: Name}},
+			CreatedAt:  now, UpdatedAt: now,
+		}
+		apply(u)
+		err = s.Users.CreateUser(ctx, u)
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("directory: create user %s: %w", id, err)
+		}
+		// Another login of the same user got in first: update theirs.
+		u, err = s.Users.GetUser(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: load user %s: %w", id, err)
+	}
+	want := *u
+	apply(&want)
+	if profileEqual(u, &want) {
+		return u, nil
+	}
+	u, err = s.Users.UpdateUser(ctx, id, func(u *store.User) error {
+		apply(u)
+		u.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: update user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+func profileEqual(a, b *store.User) bool {
+	return a.Email == b.Email && a.Username == b.Username && a.Name == b.Name && a.Nickname == b.Nickname &&
+		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && slices.Equal(a.Groups, b.Groups)
+}
+
+// CheckUser implements directory.UserChecker: the user's uid must still be
+// in the directory and not disabled. A check that passed is trusted for
+// user_check_interval_s.
+func (s *Strategy) CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error {
+	cl, o, err := s.client(conn)
+	if err != nil {
+		return s.unavailable(ctx, conn, "configure", err)
+	}
+	if o.UserCheckIntervalS > 0 {
+		if at, ok := s.checked.Load(user.UserID); ok && s.now().Sub(at.(time.Time)) < time.Duration(o.UserCheckIntervalS)*time.Second {
+			return nil
+		}
+	}
+	uid, ok := strings.CutPrefix(user.UserID, "ad|"+conn.Name+"|")
+	if !ok || uid == "" {
+		return directory.ErrUserGone
+	}
+	e, err := cl.LookupUID(ctx, uid)
+	switch {
+	case errors.Is(err, ldapdir.ErrNotFound):
+		s.checked.Delete(user.UserID)
+		return directory.ErrUserGone
+	case errors.Is(err, ldapdir.ErrUnavailable):
+		return s.unavailable(ctx, conn, "refresh check", err)
+	case err != nil:
+		return fmt.Errorf("directory: ldap refresh check: %w", err)
+	case e.Disabled:
+		s.checked.Delete(user.UserID)
+		return directory.ErrUserBlocked
+	}
+	s.checked.Store(user.UserID, s.now())
+	return nil
+}
+
+// Status implements directory.StatusChecker: the service account can
+// connect and bind.
+func (s *Strategy) Status(ctx context.Context, conn *store.Connection) error {
+	cl, _, err := s.client(conn)
+	if err != nil {
+		return err
+	}
+	if err := cl.Ping(ctx); err != nil {
+		if errors.Is(err, ldapdir.ErrUnavailable) {
+			return fmt.Errorf("%w: connection %s: %v", directory.ErrUnavailable, conn.Name, err)
+		}
+		return err
+	}
+	return nil
 }

@@ -99,7 +99,7 @@ func TestValidateOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Strategy{}.ValidateOptions(json.RawMessage(tt.in))
+			got, err := new(Strategy).ValidateOptions(json.RawMessage(tt.in))
 			if tt.wantField == "" {
 				if err != nil {
 					t.Fatalf("ValidateOptions error %v", err)
@@ -142,11 +142,11 @@ func TestDefaults(t *testing.T) {
 	c.Close()
 }
 
-// Until issue 9 brings the LDAP client, a login through an ad connection is
-// a connection that cannot be reached, never a refusal.
+// A login through an ad connection not configured yet (no url) is a
+// connection that cannot be reached, never a refusal.
 func TestVerifyIsUnavailable(t *testing.T) {
 	t.Parallel()
-	_, ok, err := Strategy{}.Verify(context.Background(), &store.Connection{Name: "corp", Strategy: Name}, "ann", "pw")
+	_, ok, err := new(Strategy).Verify(context.Background(), &store.Connection{Name: "corp", Strategy: Name}, "ann", "pw")
 	if ok || !errors.Is(err, directory.ErrUnavailable) {
 		t.Errorf("Verify = %v, %v; want ErrUnavailable", ok, err)
 	}

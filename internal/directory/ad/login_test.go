@@ -7,9 +7,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-// A login through an ad connection answers that the connection cannot be
-// reached (503 temporarily_unavailable), not a server error, until the LDAP
-// client exists (issue 9).
+// A login through an ad connection whose directory does not listen answers
+// that the connection cannot be reached (503 temporarily_unavailable), not
+// a server error and not a wrong password.
 func TestLoginThroughADIsUnavailable(t *testing.T) {
 	t.Parallel()
 	e := testenv.Start(t)

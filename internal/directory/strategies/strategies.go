@@ -27,6 +27,6 @@ type Config struct {
 func New(c Config) directory.Registry {
 	return directory.NewRegistry(
 		&database.Strategy{Users: c.Users, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger},
-		ad.Strategy{},
+		&ad.Strategy{Users: c.Users, Logger: c.Logger},
 	)
 }

@@ -216,6 +216,21 @@ func connectionTests() []test {
 			want.Options = json.RawMessage(`{"lone":"a\ufffdb","pair":"\ud83d\ude00","text":"\\ud800"}`)
 			wantEqual(t, "GetConnection", ok[*store.Connection](t)(s.GetConnection(ctx(t), "con_1")), want)
 		}},
+		{"SecretOptionsRoundTrip", func(t *testing.T, s store.Store) {
+			c := newConnection("con_1", "corp", "ad")
+			c.Options = []byte(`{"url":"ldap://x","bind_password":"pw \u0026 <more>","client_secret":"s","n":{"a":[1]}}`)
+			must(t, s.CreateConnection(ctx(t), c))
+			for _, got := range []*store.Connection{
+				ok[*store.Connection](t)(s.GetConnection(ctx(t), "con_1")),
+				ok[*store.Connection](t)(s.UpdateConnection(ctx(t), "con_1", func(*store.Connection) error { return nil })),
+				ok[*store.Connection](t)(s.ConnectionByName(ctx(t), "corp")),
+			} {
+				var gotM, wantM map[string]any
+				must(t, json.Unmarshal(got.Options, &gotM))
+				must(t, json.Unmarshal(c.Options, &wantM))
+				wantEqual(t, "options", gotM, wantM)
+			}
+		}},
 		{"DeleteDeletesTheConnectionsUsers", func(t *testing.T, s store.Store) {
 			must(t, s.CreateConnection(ctx(t), newConnection("con_1", "db", "auth0")))
 			must(t, s.CreateConnection(ctx(t), newConnection("con_2", "other", "auth0")))

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -14,7 +16,13 @@ func connectionTable(s *Store) *table[store.Connection] {
 		columns: []string{"id", "name", "strategy", "doc"},
 		keyOf:   func(c *store.Connection) string { return c.ID },
 		encode: func(c *store.Connection) ([]any, error) {
-			doc, err := marshalDoc(c)
+			d := connectionDoc{Connection: *c}
+			opts, sealed, err := s.sealOptions(c.ID, c.Options)
+			if err != nil {
+				return nil, err
+			}
+			d.Options, d.Sealed = opts, sealed
+			doc, err := marshalDoc(d)
 			if err != nil {
 				return nil, err
 			}
@@ -25,14 +33,92 @@ func connectionTable(s *Store) *table[store.Connection] {
 			if err := sc.Scan(&id, &name, &strategy, &doc); err != nil {
 				return nil, err
 			}
-			var c store.Connection
-			if err := unmarshalDoc(doc, &c); err != nil {
+			var d connectionDoc
+			if err := unmarshalDoc(doc, &d); err != nil {
 				return nil, err
 			}
+			c := d.Connection
 			c.ID, c.Name, c.Strategy = id, name, strategy
+			if len(d.Sealed) > 0 {
+				opts, err := s.openOptions(id, c.Options, d.Sealed)
+				if err != nil {
+					return nil, err
+				}
+				c.Options = opts
+			}
 			return &c, nil
 		},
 	})
+}
+
+// connectionDoc is how a connection is stored: the secrets among its
+// options (store.SecretOptionKeys) are taken out of the options and kept
+// sealed, each bound to its connection and key.
+type connectionDoc struct {
+	store.Connection
+	Sealed map[string][]byte `json:"sealed_options,omitempty"`
+}
+
+func optionAAD(connectionID, key string) string {
+	return "connection_option:" + connectionID + ":" + key
+}
+
+// sealOptions returns the options without their secret keys, and those
+// keys' values sealed. Options that are not a JSON object hold no secret.
+func (s *Store) sealOptions(connectionID string, options json.RawMessage) (json.RawMessage, map[string][]byte, error) {
+	if len(bytes.TrimSpace(options)) == 0 {
+		return options, nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(options, &m); err != nil {
+		return options, nil, nil
+	}
+	var sealed map[string][]byte
+	for _, k := range store.SecretOptionKeys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		ct, err := s.sealer.Seal(v, optionAAD(connectionID, k))
+		if err != nil {
+			return nil, nil, fmt.Errorf("seal connection option %s: %w", k, err)
+		}
+		if sealed == nil {
+			sealed = map[string][]byte{}
+		}
+		sealed[k] = ct
+		delete(m, k)
+	}
+	if sealed == nil {
+		return options, nil, nil
+	}
+	out, err := marshalDoc(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connection options: %w", err)
+	}
+	return json.RawMessage(out), sealed, nil
+}
+
+// openOptions puts the sealed secrets back into the options.
+func (s *Store) openOptions(connectionID string, options json.RawMessage, sealed map[string][]byte) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(options)) > 0 {
+		if err := json.Unmarshal(options, &m); err != nil {
+			return nil, fmt.Errorf("connection %s: options: %w", connectionID, err)
+		}
+	}
+	for k, ct := range sealed {
+		v, err := s.sealer.Open(ct, optionAAD(connectionID, k))
+		if err != nil {
+			return nil, fmt.Errorf("open connection option %s: %w", k, err)
+		}
+		m[k] = v
+	}
+	out, err := marshalDoc(m)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: options: %w", connectionID, err)
+	}
+	return json.RawMessage(out), nil
 }
 
 // CreateConnection implements store.Connections.

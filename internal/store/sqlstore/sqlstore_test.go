@@ -403,6 +403,15 @@ func secretFixtures(t *testing.T, s store.Store) (secrets [][]byte, marker strin
 	}); err != nil {
 		t.Fatal(err)
 	}
+	bindPassword := "ldap-bind-PLAINTEXT-24681357"
+	upstreamSecret := "upstream-client-PLAINTEXT-13572468"
+	if err := s.CreateConnection(ctx, &store.Connection{ID: "con_s", Name: "corp", Strategy: "ad",
+		Options: []byte(`{"url":"ldap://x","bind_password":"` + bindPassword + `","client_secret":"` + upstreamSecret + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateConnection(ctx, "con_s", func(*store.Connection) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
 	// Updates write the secrets again.
 	if _, err := s.UpdateClient(ctx, "cid", func(*store.Client) error { return nil }); err != nil {
 		t.Fatal(err)
@@ -410,7 +419,7 @@ func secretFixtures(t *testing.T, s store.Store) (secrets [][]byte, marker strin
 	if _, err := s.UpdateResourceServer(ctx, "rsid", func(*store.ResourceServer) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der}, marker
+	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der, []byte(bindPassword), []byte(upstreamSecret)}, marker
 }
 
 // checkAbsent fails if any secret appears in raw, as bytes, base64 or hex.
