@@ -27,7 +27,7 @@ type ldapSetup struct {
 	id  string // the connection's id
 }
 
-func startLDAP(t *testing.T, tls string) *ldapSetup {
+func startLDAP(t testing.TB, tls string) *ldapSetup {
 	t.Helper()
 	dir := ldaptest.Start(t, people...)
 	e := testenv.Start(t)
