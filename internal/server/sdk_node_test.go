@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/testenv/ldaptest"
 )
 
 const (
@@ -67,6 +68,9 @@ func runNodeTestFile(t *testing.T, node string, pki testPKI, file string) {
 		"NODE_EXTRA_CA_CERTS="+pki.caFile,
 		"NO_COLOR=1",
 	)
+	if strings.HasPrefix(file, "ldap-") {
+		cmd.Env = append(cmd.Env, ldapEnv(t)...)
+	}
 	out := &lineLogger{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second
@@ -229,4 +233,18 @@ func (l *lineLogger) flush() {
 		l.t.Log(string(l.buf))
 		l.buf = nil
 	}
+}
+
+// ldapEnv starts a real slapd for an ldap-* Node test file and names it
+// and its service account in the environment.
+func ldapEnv(t *testing.T) []string {
+	dir := ldaptest.Start(t, ldaptest.Person{UID: "ann", Password: "ann-pass", Mail: "ann@corp.example",
+		GivenName: "Ann", Surname: "Lee", Groups: []string{"staff"}})
+	ca := filepath.Join(t.TempDir(), "ldap-ca.pem")
+	if err := os.WriteFile(ca, dir.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"LDAP_URL=" + dir.URL(), "LDAP_CA_FILE=" + ca, "LDAP_BIND_DN=" + ldaptest.ServiceDN,
+		"LDAP_BIND_PASSWORD=" + ldaptest.ServicePass, "LDAP_BASE_DN=" + ldaptest.PeopleDN,
+		"LDAP_GROUP_BASE_DN=" + ldaptest.GroupsDN}
 }
