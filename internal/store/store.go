@@ -75,6 +75,7 @@ type Store interface {
 	SigningKeys
 	Tenants
 	Nonces
+	Rules
 	Versions
 	Close() error
 }
@@ -82,8 +83,8 @@ type Store interface {
 // Versions tells caches whether what they hold is still current.
 type Versions interface {
 	// ConfigVersion returns a number that changes whenever clients, client
-	// grants, resource servers, connections, signing keys or tenant
-	// settings change, whichever node wrote them.
+	// grants, resource servers, connections, signing keys, tenant settings,
+	// rules or rules configs change, whichever node wrote them.
 	ConfigVersion(ctx context.Context) (int64, error)
 }
 

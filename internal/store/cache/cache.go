@@ -1,5 +1,5 @@
 // Package cache keeps the tenant's configuration (applications, client
-// grants, APIs, connections, tenant settings) in memory in front of a
+// grants, APIs, connections, tenant settings, rules) in memory in front of a
 // store.Store, so the token endpoint's hot paths read none of it from the
 // database. The store's ConfigVersion, which every configuration write
 // advances on whichever node it happens, is polled in the background: a
@@ -41,6 +41,10 @@ type Store struct {
 	apis    map[string]result[store.ResourceServer]
 	conns   map[string]result[store.Connection]
 	tenant  *store.TenantSettings
+	// rules and rulesConfigs hold the whole lists (key: true), read on
+	// every login by the post-login phase.
+	rules        map[bool]result[[]*store.Rule]
+	rulesConfigs map[bool]result[[]*store.RulesConfig]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -118,6 +122,8 @@ func (c *Store) flushLocked() {
 	c.apis = map[string]result[store.ResourceServer]{}
 	c.conns = map[string]result[store.Connection]{}
 	c.tenant = nil
+	c.rules = map[bool]result[[]*store.Rule]{}
+	c.rulesConfigs = map[bool]result[[]*store.RulesConfig]{}
 }
 
 // afterWrite ends every configuration write through this node, whether it

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"SigningKeys", keyTests()},
 		{"Tenants", tenantTests()},
 		{"Nonces", nonceTests()},
+		{"Rules", ruleTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

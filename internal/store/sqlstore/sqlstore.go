@@ -66,6 +66,7 @@ type Store struct {
 	users           *table[store.User]
 	families        *table[store.RefreshFamily]
 	keys            *table[store.SigningKey]
+	rules           *table[store.Rule]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -278,4 +279,5 @@ func (s *Store) initTables() {
 	s.users = userTable(s)
 	s.families = familyTable(s)
 	s.keys = keyTable(s)
+	s.rules = ruleTable(s)
 }
