@@ -98,6 +98,10 @@ type Authorization struct {
 	User   *store.User
 	API    *store.ResourceServer // nil: a token only /userinfo accepts
 	Scopes []string              // granted, in response order
+	// TokenScopes, when not nil, replaces Scopes in the access token and the
+	// response (a rule set context.accessToken.scope); Scopes still decides
+	// whether an ID token is issued and what it shows.
+	TokenScopes []string
 	// AccessClaims and IDClaims are custom claims for the two tokens
 	// (rules and Actions set them); they never override registered claims.
 	AccessClaims map[string]any

@@ -205,9 +205,13 @@ func (h *Handler) mint(auth *Authorization) (*TokenResponse, error) {
 	} else {
 		idErr <- nil
 	}
+	tokenScopes := auth.Scopes
+	if auth.TokenScopes != nil {
+		tokenScopes = auth.TokenScopes
+	}
 	at, lifetime, err := h.Minter.AccessToken(tokens.AccessToken{
 		Subject: subject, ClientID: auth.Client.ClientID, GrantType: auth.GrantType,
-		API: auth.API, Scopes: auth.Scopes, Extra: auth.AccessClaims, IssuedAt: now,
+		API: auth.API, Scopes: tokenScopes, Extra: auth.AccessClaims, IssuedAt: now,
 	})
 	if ierr := <-idErr; err == nil {
 		err = ierr
@@ -215,7 +219,7 @@ func (h *Handler) mint(auth *Authorization) (*TokenResponse, error) {
 	if err != nil {
 		return nil, ErrServer.WithCause(err)
 	}
-	return &TokenResponse{AccessToken: at, IDToken: idToken, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(auth.Scopes, " ")}, nil
+	return &TokenResponse{AccessToken: at, IDToken: idToken, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(tokenScopes, " ")}, nil
 }
 
 // emit is the events phase: the grant's success event (after s for a
