@@ -1,6 +1,7 @@
 // Package mgmt serves the Auth0-compatible Management API v2 (/api/v2/...):
 // clients and their credentials, client grants, resource servers,
-// connections, users, signing keys and tenant settings. It translates:
+// connections, users, signing keys, tenant settings, rules and rules
+// configs. It translates:
 // HTTP and JSON in (decoding into the tenant package's input types,
 // refusing text the stores would treat differently), a call to the
 // tenant's domain rules (tenant.Service), and its own response types out,
@@ -133,6 +134,15 @@ func routes() []route {
 		{"GET /api/v2/keys/signing/{kid}", []string{"read:signing_keys"}, (*handler).getSigningKey},
 		{"POST /api/v2/keys/signing/rotate", []string{"create:signing_keys", "update:signing_keys"}, (*handler).rotateSigningKey},
 		{"PUT /api/v2/keys/signing/{kid}/revoke", []string{"update:signing_keys"}, (*handler).revokeSigningKey},
+
+		{"GET /api/v2/rules", []string{"read:rules"}, (*handler).listRules},
+		{"POST /api/v2/rules", []string{"create:rules"}, (*handler).createRule},
+		{"GET /api/v2/rules/{id}", []string{"read:rules"}, (*handler).getRule},
+		{"PATCH /api/v2/rules/{id}", []string{"update:rules"}, (*handler).updateRule},
+		{"DELETE /api/v2/rules/{id}", []string{"delete:rules"}, (*handler).deleteRule},
+		{"GET /api/v2/rules-configs", []string{"read:rules_configs"}, (*handler).listRulesConfigs},
+		{"PUT /api/v2/rules-configs/{key}", []string{"update:rules_configs"}, (*handler).setRulesConfig},
+		{"DELETE /api/v2/rules-configs/{key}", []string{"delete:rules_configs"}, (*handler).deleteRulesConfig},
 
 		{"GET /api/v2/tenants/settings", []string{"read:tenant_settings"}, (*handler).getTenantSettings},
 		{"PATCH /api/v2/tenants/settings", []string{"update:tenant_settings"}, (*handler).updateTenantSettings},

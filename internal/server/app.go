@@ -29,6 +29,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/oauth/grants"
 	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/postlogin"
+	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/cache"
@@ -252,6 +254,9 @@ func (a *App) routes() http.Handler {
 	a.Metrics = metrics.New()
 	// logins by outcome and refresh reuse are counted from the events
 	hooks.Events = events.Multi{a.emitter(), a.Metrics.Events()}
+	if hooks.PostLogin == nil {
+		hooks.PostLogin = a.postLogin()
+	}
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},
@@ -299,4 +304,18 @@ func (a *App) routes() http.Handler {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
 	return a.middleware(a.instrument(limitBodies(mux)))
+}
+
+// postLogin is the post-login phase: the tenant's rules, run in the
+// JavaScript sandbox with its default limits (20 s, 64 KiB of output, a
+// 1 GiB heap watchdog). Rules reach no host over HTTP until configuration
+// names some.
+func (a *App) postLogin() oauth.PostLogin {
+	sandbox, err := scripts.New(scripts.Options{Logger: a.Log})
+	if err != nil {
+		// The prelude is compiled into the binary: this is a build defect.
+		panic(err)
+	}
+	u, _ := url.Parse(a.Config.Issuer)
+	return &postlogin.Phase{Store: a.Store, Sandbox: sandbox, Tenant: u.Hostname(), Domain: u.Hostname(), Now: a.now, Logger: a.Log}
 }
