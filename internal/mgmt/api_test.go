@@ -15,6 +15,7 @@ import (
 )
 
 func TestScopesListsEveryRouteScopeOnce(t *testing.T) {
+	t.Parallel()
 	got := Scopes()
 	if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
 		t.Fatalf("Scopes() not sorted and unique: %v", got)
@@ -34,6 +35,7 @@ func TestScopesListsEveryRouteScopeOnce(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name    string
@@ -76,6 +78,7 @@ func TestAuthentication(t *testing.T) {
 
 // Every route refuses a caller without one of its scopes, naming them.
 func TestEveryRouteChecksItsScopes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	unrelated := e.token("read:logs")
 	for _, rt := range routes() {
@@ -102,6 +105,7 @@ func TestEveryRouteChecksItsScopes(t *testing.T) {
 }
 
 func TestUnknownPathsAnswerInErrorShape(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/api/v2/nothing-here"},
@@ -112,6 +116,7 @@ func TestUnknownPathsAnswerInErrorShape(t *testing.T) {
 }
 
 func TestBodyValidationErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name        string
@@ -162,6 +167,7 @@ func TestBodyValidationErrors(t *testing.T) {
 }
 
 func TestQueryValidationErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, q := range []string{"page=abc", "page=-1", "per_page=0", "per_page=101", "include_totals=maybe",
 		"include_fields=yes", "take=1000", "from=x"} {
@@ -177,6 +183,7 @@ func TestQueryValidationErrors(t *testing.T) {
 
 // No malformed body makes any write endpoint fail with 500 or panic.
 func TestBadBodiesNeverCauseServerErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clientID := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "c"}, 201).obj(t), "client_id")
 	conID := e.seedDB(t, "db", nil)
@@ -240,6 +247,7 @@ func (failingStore) ListClients(context.Context, store.Page) ([]*store.Client, i
 }
 
 func TestStoreFailuresAnswer500WithoutDetails(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	srv := httptest.NewServer(New(Config{
 		Store:  failingStore{newTestStore(t)},

@@ -12,6 +12,7 @@ import (
 )
 
 func TestCreateResourceServer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rs := e.do(t, "POST", "/api/v2/resource-servers", map[string]any{"identifier": "https://api.example"}, http.StatusCreated).obj(t)
 	if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(str(t, rs, "id")) {
@@ -45,6 +46,7 @@ func TestCreateResourceServer(t *testing.T) {
 }
 
 func TestResourceServerByIDOrIdentifier(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const identifier = "https://api.example/v1?x=y"
 	id := str(t, e.do(t, "POST", "/api/v2/resource-servers", map[string]any{"identifier": identifier, "name": "API",
@@ -100,6 +102,7 @@ func TestResourceServerByIDOrIdentifier(t *testing.T) {
 }
 
 func TestSystemResourceServerIsReadOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sys := &store.ResourceServer{ID: "0123456789abcdef01234567", Name: "Auth0 Management API", Identifier: testIssuer + "api/v2/",
 		IsSystem: true, SigningAlg: "RS256", SigningSecret: strings.Repeat("s", 32), TokenLifetime: 86400, TokenLifetimeForWeb: 7200,
@@ -121,6 +124,7 @@ func TestSystemResourceServerIsReadOnly(t *testing.T) {
 }
 
 func TestListResourceServers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, id := range []string{"a", "b", "c"} {
 		e.do(t, "POST", "/api/v2/resource-servers", map[string]any{"identifier": id}, 201)
@@ -135,6 +139,7 @@ func TestListResourceServers(t *testing.T) {
 }
 
 func TestClientGrants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clientA := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "a"}, 201).obj(t), "client_id")
 	clientB := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "b"}, 201).obj(t), "client_id")

@@ -10,6 +10,7 @@ import (
 var alnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 func TestCreateClientDefaults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	confidential := `["authorization_code","implicit","refresh_token","client_credentials"]`
 	public := `["authorization_code","implicit","refresh_token"]`
@@ -64,6 +65,7 @@ func TestCreateClientDefaults(t *testing.T) {
 }
 
 func TestClientSecretVisibility(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
 	id, secret := str(t, c, "client_id"), str(t, c, "client_secret")
@@ -110,6 +112,7 @@ func TestClientSecretVisibility(t *testing.T) {
 }
 
 func TestClientSecretChanges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, http.StatusCreated).obj(t)
 	id, secret := str(t, c, "client_id"), str(t, c, "client_secret")
@@ -141,6 +144,7 @@ func TestClientSecretChanges(t *testing.T) {
 }
 
 func TestUpdateClient(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app", "callbacks": []string{"https://a/cb"},
 		"client_metadata": map[string]string{"k": "v"}}, http.StatusCreated).obj(t)
@@ -223,6 +227,7 @@ func TestUpdateClient(t *testing.T) {
 }
 
 func TestListClients(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for i := range 5 {
 		appType := map[bool]string{true: "spa", false: "regular_web"}[i%2 == 0]
@@ -286,6 +291,7 @@ func TestListClients(t *testing.T) {
 }
 
 func TestDeleteClient(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "app"}, 201).obj(t), "client_id")
 	e.do(t, "POST", "/api/v2/resource-servers", map[string]any{"identifier": "https://api"}, 201)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCreateConnection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.do(t, "POST", "/api/v2/connections", map[string]any{"name": "Username-Password-Authentication", "strategy": "auth0",
 		"options":         map[string]any{"passwordPolicy": "good", "requires_username": true, "mfa": map[string]any{"active": true}},
@@ -50,6 +51,7 @@ func TestCreateConnection(t *testing.T) {
 }
 
 func TestListConnections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db-one", nil)
 	e.do(t, "POST", "/api/v2/connections", map[string]any{"name": "ldap", "strategy": "ad"}, 201)
@@ -79,6 +81,7 @@ func TestListConnections(t *testing.T) {
 }
 
 func TestUpdateConnection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.seedDB(t, "db", map[string]any{"passwordPolicy": "low", "brute_force_protection": true})
 	path := "/api/v2/connections/" + id
@@ -101,6 +104,7 @@ func TestUpdateConnection(t *testing.T) {
 }
 
 func TestConnectionClients(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.seedDB(t, "db", nil)
 	path := "/api/v2/connections/" + id + "/clients"
@@ -124,6 +128,7 @@ func TestConnectionClients(t *testing.T) {
 }
 
 func TestDeleteConnectionDeletesItsUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.seedDB(t, "db", nil)
 	e.seedDB(t, "other", nil)
@@ -138,6 +143,7 @@ func TestDeleteConnectionDeletesItsUsers(t *testing.T) {
 }
 
 func TestDeleteConnectionUserByEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.seedDB(t, "db", nil)
 	u := e.seedUser(t, map[string]any{"connection": "db", "email": "a@example.com", "password": "x"})

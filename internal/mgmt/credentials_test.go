@@ -20,6 +20,7 @@ import (
 
 // The example key and thumbprint of RFC 7638 §3.1.
 func TestJWKThumbprintMatchesRFC7638(t *testing.T) {
+	t.Parallel()
 	n, err := base64.RawURLEncoding.DecodeString("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +61,7 @@ func certPEM(t *testing.T, k *rsa.PrivateKey, notAfter time.Time) string {
 }
 
 func TestPrivateKeyJWTCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key := rsaKey(t, 2048)
 	pemKey := pkixPEM(t, &key.PublicKey)
@@ -135,6 +137,7 @@ func TestPrivateKeyJWTCredentials(t *testing.T) {
 }
 
 func TestInvalidCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := str(t, e.do(t, "POST", "/api/v2/clients", map[string]any{"name": "m2m"}, 201).obj(t), "client_id")
 	path := "/api/v2/clients/" + id + "/credentials"

@@ -8,6 +8,7 @@ import (
 )
 
 func TestSigningKeysRotateAndRevoke(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	list := func() []signingKey {
 		r := e.call(t, adminToken, "GET", "/api/v2/keys/signing", nil)

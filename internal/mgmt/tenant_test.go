@@ -6,6 +6,7 @@ import (
 )
 
 func TestTenantSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	path := "/api/v2/tenants/settings"
 	jsonEqual(t, e.do(t, "GET", path, nil, 200).obj(t),

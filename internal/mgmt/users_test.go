@@ -19,6 +19,7 @@ func userPath(t *testing.T, u map[string]any) string {
 }
 
 func TestCreateUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "Username-Password-Authentication", nil)
 	u := e.seedUser(t, map[string]any{"connection": "Username-Password-Authentication", "email": "Jane.Doe@Example.com",
@@ -57,6 +58,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserWithUsernameAndCustomID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "users", map[string]any{"requires_username": true, "validation": map[string]any{"username": map[string]int{"min": 3, "max": 20}}})
 	// Auth0's recorded request and answer.
@@ -81,6 +83,7 @@ func TestCreateUserWithUsernameAndCustomID(t *testing.T) {
 }
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db", map[string]any{"passwordPolicy": "fair"})
 	e.seedDB(t, "named", map[string]any{"requires_username": true})
@@ -129,6 +132,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestPasswordPolicyOfTheConnection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		options  map[string]any
@@ -168,6 +172,7 @@ func TestPasswordPolicyOfTheConnection(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db", map[string]any{"passwordPolicy": "fair"})
 	u := e.seedUser(t, map[string]any{"connection": "db", "email": "a@example.com", "password": "Passw0rdX",
@@ -242,6 +247,7 @@ func TestUpdateUser(t *testing.T) {
 }
 
 func TestListUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db", nil)
 	e.seedDB(t, "other", nil)
@@ -296,6 +302,7 @@ func TestListUsers(t *testing.T) {
 }
 
 func TestUsersByEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db", nil)
 	e.seedDB(t, "other", nil)
@@ -313,6 +320,7 @@ func TestUsersByEmail(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.seedDB(t, "db", nil)
 	u := e.seedUser(t, map[string]any{"connection": "db", "email": "a@example.com", "password": "x"})

@@ -13,6 +13,7 @@ import (
 // TestAPISigningAlgorithms mints access tokens for APIs signed each way an
 // API may choose and validates them as the API would, with apiauth.
 func TestAPISigningAlgorithms(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	for _, alg := range []string{"RS256", "PS256", "ES256", "HS256"} {

@@ -12,6 +12,7 @@ import (
 // Authentication API route: each must get a 4xx with a JSON body (the
 // /userinfo challenge excepted, which is plain text as Auth0 sends it).
 func TestBadInputNeverBreaksTheServer(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	bodies := []struct{ ctype, body string }{

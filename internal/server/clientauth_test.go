@@ -58,6 +58,7 @@ func (a assertion) sign(t *testing.T) string {
 // TestClientAuthentication covers every token_endpoint_auth_method, each
 // in both body encodings.
 func TestClientAuthentication(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	key, pub := rsaKey(t)

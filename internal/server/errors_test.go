@@ -12,6 +12,7 @@ import (
 // that the grants built so far can produce (authentication-api.md §12),
 // in both body encodings.
 func TestErrorTable(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	m2m := e.API("POST", "/clients", map[string]any{
@@ -122,6 +123,7 @@ func TestErrorTable(t *testing.T) {
 
 // TestWrongPasswordAndUnknownUserLookTheSame compares the whole responses.
 func TestWrongPasswordAndUnknownUserLookTheSame(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	req := func(user, pass string) *http.Request {
@@ -163,6 +165,7 @@ func with(params map[string]string, kv ...string) map[string]string {
 // TestDatabaseFailureIsServerError is row 34: when the database fails, the
 // client gets a 500 server_error that says nothing of the cause.
 func TestDatabaseFailureIsServerError(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	e.App.Store.Close()

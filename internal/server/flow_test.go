@@ -49,6 +49,7 @@ func headerOf(t *testing.T, jwt string) map[string]any {
 // TestSeedFlow walks the seed document: request tokens with the password
 // grant, call an API that validates them, refresh them.
 func TestSeedFlow(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 
@@ -160,6 +161,7 @@ func protectedAPI(t *testing.T, issuer, audience string) http.Handler {
 // TestXOAuth2 uses golang.org/x/oauth2 as an application would: the
 // password grant, then a TokenSource that refreshes an expired token.
 func TestXOAuth2(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	for _, style := range []struct {
@@ -215,6 +217,7 @@ func asRetrieve(err error, re **oauth2.RetrieveError) bool {
 
 // TestOIDC verifies ID tokens with coreos/go-oidc through discovery.
 func TestOIDC(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	ctx := context.Background()

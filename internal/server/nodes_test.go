@@ -14,6 +14,7 @@ import (
 // database, as behind a load balancer: the tenant is set up through one,
 // users log in through the other, and refresh tokens move between them.
 func TestTwoNodesShareOnePostgres(t *testing.T) {
+	t.Parallel()
 	a := testenv.Start(t, testenv.WithPostgres())
 	dsn, secret := a.App.Config.Database, a.App.Config.Secret
 	b := testenv.Start(t, testenv.WithConfig(func(c *config.Config) { c.Database, c.Secret = dsn, secret }))

@@ -48,6 +48,7 @@ func expectRefused(t *testing.T, e *testenv.Env, tn *testenv.Tenant, rt, why str
 }
 
 func TestRefreshRotationAndReuseDetection(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
 	_, body := e.PasswordGrant(tn, nil)
@@ -63,6 +64,7 @@ func TestRefreshRotationAndReuseDetection(t *testing.T) {
 }
 
 func TestRefreshReuseOfPreviousTokenRevokesFamily(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
 	_, body := e.PasswordGrant(tn, nil)
@@ -73,6 +75,7 @@ func TestRefreshReuseOfPreviousTokenRevokesFamily(t *testing.T) {
 }
 
 func TestRefreshLeeway(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant(rotating(30, 2592000, 1296000))
 	_, body := e.PasswordGrant(tn, nil)
@@ -89,6 +92,7 @@ func TestRefreshLeeway(t *testing.T) {
 }
 
 func TestRefreshConcurrentExchangesOfOneToken(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
 	_, body := e.PasswordGrant(tn, nil)
@@ -117,6 +121,7 @@ func TestRefreshConcurrentExchangesOfOneToken(t *testing.T) {
 }
 
 func TestRefreshLifetimes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		absolute int
@@ -149,6 +154,7 @@ func TestRefreshLifetimes(t *testing.T) {
 }
 
 func TestRefreshNonRotatingAndDownScoping(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 	_, body := e.PasswordGrant(tn, nil)
@@ -168,6 +174,7 @@ func TestRefreshNonRotatingAndDownScoping(t *testing.T) {
 }
 
 func TestRefreshTokenOnlyWhenAllowed(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		opt     testenv.TenantOption
@@ -205,6 +212,7 @@ func TestRefreshTokenOnlyWhenAllowed(t *testing.T) {
 func containsWord(s, w string) bool { return slices.Contains(strings.Fields(s), w) }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
 	_, body := e.PasswordGrant(tn, nil)

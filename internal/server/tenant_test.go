@@ -14,6 +14,7 @@ import (
 // default_audience, the password-realm grant, and ID tokens signed with the
 // client secret.
 func TestTenantDefaultsRealmAndHS256IDTokens(t *testing.T) {
+	t.Parallel()
 	e := testenv.Start(t)
 	tn := e.SeedTenant()
 

@@ -40,6 +40,7 @@ func pragma(t *testing.T, db *sql.DB, name string) string {
 }
 
 func TestSQLitePoolsAreConfiguredForDurabilityAndOneWriter(t *testing.T) {
+	t.Parallel()
 	s := openSQLiteForTest(t)
 	for _, tc := range []struct {
 		pool   string
@@ -68,6 +69,7 @@ func TestSQLitePoolsAreConfiguredForDurabilityAndOneWriter(t *testing.T) {
 }
 
 func TestHotPathLookupsUseAnIndex(t *testing.T) {
+	t.Parallel()
 	s := openSQLiteForTest(t)
 	for _, q := range []string{
 		s.clients.selectSQL + " WHERE client_id = $1",
@@ -105,6 +107,7 @@ func TestHotPathLookupsUseAnIndex(t *testing.T) {
 }
 
 func TestUseNoncePrunesExpiredNoncesAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

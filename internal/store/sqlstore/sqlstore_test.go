@@ -165,10 +165,12 @@ func conformanceOver(t *testing.T, dsn func(t *testing.T) string) {
 }
 
 func TestConformanceSQLite(t *testing.T) {
+	t.Parallel()
 	conformanceOver(t, sqlitePath)
 }
 
 func TestConformancePostgres(t *testing.T) {
+	t.Parallel()
 	conformanceOver(t, postgresServer(t).schemas(t).fresh)
 }
 
@@ -187,6 +189,7 @@ func backends() []struct {
 }
 
 func TestDialectNamesTheBackend(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			if got := open(t, b.dsn(t), newSealer(t)).Dialect(); got != b.name {
@@ -197,6 +200,7 @@ func TestDialectNamesTheBackend(t *testing.T) {
 }
 
 func TestOpenRejectsBadDSNs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		dsn, wantInErr string
 	}{
@@ -220,6 +224,7 @@ func TestOpenRejectsBadDSNs(t *testing.T) {
 }
 
 func TestOpenCreatesSQLiteFileFromEveryDSNForm(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, dsn, file string
@@ -285,6 +290,7 @@ func migrationRows(t *testing.T, db *sql.DB) []migrationRow {
 }
 
 func TestReopeningSQLiteKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
+	t.Parallel()
 	path, sealer := sqlitePath(t), newSealer(t)
 	ctx := t.Context()
 
@@ -322,6 +328,7 @@ func TestReopeningSQLiteKeepsDataAndSkipsAppliedMigrations(t *testing.T) {
 }
 
 func TestConcurrentOpensMigrateOnceAndCreateOneKeySet(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			dsn, sealer := b.dsn(t), newSealer(t)
@@ -443,6 +450,7 @@ func checkAbsent(t *testing.T, raw []byte, secrets [][]byte, marker string) {
 }
 
 func TestSecretsAreSealedAtRestSQLite(t *testing.T) {
+	t.Parallel()
 	path := sqlitePath(t)
 	s := open(t, path, newSealer(t))
 	secrets, marker := secretFixtures(t, s)
@@ -459,6 +467,7 @@ func TestSecretsAreSealedAtRestSQLite(t *testing.T) {
 }
 
 func TestSecretsAreSealedAtRestPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresServer(t).newDatabase(t)
 	s := open(t, dsn, newSealer(t))
 	secrets, marker := secretFixtures(t, s)
@@ -489,6 +498,7 @@ func TestSecretsAreSealedAtRestPostgres(t *testing.T) {
 }
 
 func TestSecretsAreSealedForTheirRow(t *testing.T) {
+	t.Parallel()
 	path := sqlitePath(t)
 	sealer := &recordingSealer{Sealer: newSealer(t)}
 	s := open(t, path, sealer)
