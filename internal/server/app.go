@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/cache"
+	"github.com/gatehouse/gatehouse/internal/store/housekeeping"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
@@ -187,6 +188,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
+	// Expired refresh families and used jtis go in the background, on one
+	// node at a time.
+	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log}
+	go cleaner.Run(ctx, housekeeping.DefaultInterval)
 	if a.configCache != nil {
 		// Keys reload whenever another node moves the configuration
 		// version, so a rotation made there reaches this node within a poll.

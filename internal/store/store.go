@@ -77,7 +77,23 @@ type Store interface {
 	Nonces
 	Rules
 	Versions
+	Housekeeping
 	Close() error
+}
+
+// Housekeeping deletes what can no longer be used, in bounded batches, for
+// a background clean-up.
+type Housekeeping interface {
+	// DeleteExpiredRefreshFamilies deletes up to limit families whose
+	// absolute or idle expiry is at or before now, and returns how many.
+	DeleteExpiredRefreshFamilies(ctx context.Context, now time.Time, limit int) (int, error)
+	// DeleteExpiredNonces deletes up to limit nonces that expired at or
+	// before now, and returns how many.
+	DeleteExpiredNonces(ctx context.Context, now time.Time, limit int) (int, error)
+	// Exclusive runs fn under the clean-up lock, which one caller holds at a
+	// time among every node sharing the database. When another holds it,
+	// fn does not run and ok is false.
+	Exclusive(ctx context.Context, fn func(context.Context) error) (ok bool, err error)
 }
 
 // Versions tells caches whether what they hold is still current.

@@ -344,8 +344,8 @@ func (c *Store) ConfigVersion(ctx context.Context) (int64, error) {
 	return c.inner.ConfigVersion(ctx)
 }
 
-// Users, refresh families and nonces are not configuration: every call
-// passes through.
+// Users, refresh families, nonces and their clean-up are not
+// configuration: every call passes through.
 
 func (c *Store) CreateUser(ctx context.Context, u *store.User) error {
 	return c.inner.CreateUser(ctx, u)
@@ -401,6 +401,18 @@ func (c *Store) ListRefreshFamilies(ctx context.Context, userID, clientID string
 
 func (c *Store) UseNonce(ctx context.Context, key string, expiresAt time.Time) error {
 	return c.inner.UseNonce(ctx, key, expiresAt)
+}
+
+func (c *Store) DeleteExpiredRefreshFamilies(ctx context.Context, now time.Time, limit int) (int, error) {
+	return c.inner.DeleteExpiredRefreshFamilies(ctx, now, limit)
+}
+
+func (c *Store) DeleteExpiredNonces(ctx context.Context, now time.Time, limit int) (int, error) {
+	return c.inner.DeleteExpiredNonces(ctx, now, limit)
+}
+
+func (c *Store) Exclusive(ctx context.Context, fn func(context.Context) error) (bool, error) {
+	return c.inner.Exclusive(ctx, fn)
 }
 
 // Close closes the store underneath.

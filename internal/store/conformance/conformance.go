@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tenants", tenantTests()},
 		{"Nonces", nonceTests()},
 		{"Rules", ruleTests()},
+		{"Housekeeping", housekeepingTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

@@ -2,31 +2,35 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // familyTable stores the whole family, token hashes included, in doc; the
-// key columns back lookups and bulk revocation.
+// key columns back lookups and bulk revocation, and expires_at the
+// clean-up of dead families.
 func familyTable(s *Store) *table[store.RefreshFamily] {
 	return newTable(s, table[store.RefreshFamily]{
 		noun:    "refresh family",
 		name:    "refresh_families",
-		columns: []string{"id", "user_id", "client_id", "audience", "version", "doc"},
+		columns: []string{"id", "user_id", "client_id", "audience", "version", "expires_at", "doc"},
 		keyOf:   func(f *store.RefreshFamily) string { return f.ID },
 		encode: func(f *store.RefreshFamily) ([]any, error) {
 			doc, err := marshalDoc(f)
 			if err != nil {
 				return nil, err
 			}
-			return []any{f.ID, f.UserID, f.ClientID, f.Audience, f.Version, doc}, nil
+			return []any{f.ID, f.UserID, f.ClientID, f.Audience, f.Version, familyExpiry(f), doc}, nil
 		},
 		decode: func(sc scanner) (*store.RefreshFamily, error) {
 			var id, userID, clientID, audience, doc string
 			var version int64
-			if err := sc.Scan(&id, &userID, &clientID, &audience, &version, &doc); err != nil {
+			var expiresAt sql.NullInt64 // derived from doc
+			if err := sc.Scan(&id, &userID, &clientID, &audience, &version, &expiresAt, &doc); err != nil {
 				return nil, err
 			}
 			var f store.RefreshFamily
@@ -37,6 +41,21 @@ func familyTable(s *Store) *table[store.RefreshFamily] {
 			return &f, nil
 		},
 	})
+}
+
+// familyExpiry is when f dies, in Unix microseconds: the earlier of its
+// absolute and idle expiry; NULL when it has neither.
+func familyExpiry(f *store.RefreshFamily) any {
+	var at time.Time
+	for _, t := range []time.Time{f.ExpiresAt, f.IdleExpiresAt} {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if at.IsZero() {
+		return nil
+	}
+	return at.UnixMicro()
 }
 
 // CreateRefreshFamily implements store.RefreshFamilies.
@@ -52,8 +71,8 @@ func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 // casFamilySQL writes a family back only if its version is still the one
 // it was read at: one statement, no held lock, which is what lets a refresh
 // grant cost one read and one write.
-const casFamilySQL = `UPDATE refresh_families SET user_id = $1, client_id = $2, audience = $3, doc = $4, version = version + 1
-	WHERE id = $5 AND version = $6`
+const casFamilySQL = `UPDATE refresh_families SET user_id = $1, client_id = $2, audience = $3, doc = $4, expires_at = $7,
+	version = version + 1 WHERE id = $5 AND version = $6`
 
 // ReplaceRefreshFamily implements store.RefreshFamilies.
 func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
@@ -61,7 +80,7 @@ func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, casFamilySQL, f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version)
+	res, err := s.w.ExecContext(ctx, casFamilySQL, f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version, familyExpiry(f))
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,8 @@ type Store struct {
 	sqliteDriver, postgresDriver string
 	// lastPrune is when UseNonce last deleted expired nonces (Unix microseconds).
 	lastPrune atomic.Int64
+	// housekeeping is the clean-up's lock on SQLite (see Exclusive).
+	housekeeping sync.Mutex
 
 	clients         *table[store.Client]
 	grants          *table[store.ClientGrant]

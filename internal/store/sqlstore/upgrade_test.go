@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"reflect"
@@ -93,5 +94,83 @@ func TestRecordLoginWritesTheUserDocumentsFieldNames(t *testing.T) {
 		if !tags[f] {
 			t.Errorf("RecordLogin writes %q, which no store.User field is stored as", f)
 		}
+	}
+}
+
+// Families written before the expiry column existed take their expiry from
+// their documents, so the clean-up finds them too.
+func TestExistingFamiliesGetTheirExpiry(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		dialect, driver string
+		dsn             func(t *testing.T) string
+	}{
+		{sqlstore.DialectSQLite, "sqlite", sqlitePath},
+		{sqlstore.DialectPostgres, "pgx", func(t *testing.T) string { return postgresServer(t).schemas(t).fresh(t) }},
+	} {
+		t.Run(tc.dialect, func(t *testing.T) {
+			t.Parallel()
+			dsn := tc.dsn(t)
+			if err := sqlstore.MigrateTo(t.Context(), tc.driver, dsn, tc.dialect, 3); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open(tc.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			zero := time.Time{}.Format(time.RFC3339Nano)
+			for _, f := range []struct{ id, absolute, idle string }{
+				{"absolute-passed", now.Add(-time.Hour).Format(time.RFC3339Nano), zero},
+				{"idle-passed", now.Add(time.Hour).Format(time.RFC3339Nano), now.Add(-time.Minute).Format(time.RFC3339Nano)},
+				{"live", now.Add(time.Hour).Format(time.RFC3339Nano), now.Add(time.Minute).Format(time.RFC3339Nano)},
+				{"never", zero, zero},
+			} {
+				doc := `{"id":"` + f.id + `","client_id":"c1","user_id":"auth0|1","audience":"a","scope":null,"rotating":true,"current":null,` +
+					`"previous_used_at":"` + zero + `","created_at":"` + zero + `","expires_at":"` + f.absolute + `","idle_expires_at":"` + f.idle +
+					`","last_exchanged_at":"` + zero + `"}`
+				if _, err := raw.Exec(`INSERT INTO refresh_families (id, user_id, client_id, audience, doc) VALUES ($1, 'auth0|1', 'c1', 'a', $2)`, f.id, doc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+			s := open(t, dsn, newSealer(t))
+			if n, err := s.DeleteExpiredRefreshFamilies(t.Context(), now, 100); err != nil || n != 2 {
+				t.Fatalf("DeleteExpiredRefreshFamilies = %d, %v; want 2", n, err)
+			}
+			fams, err := s.ListRefreshFamilies(t.Context(), "auth0|1", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for _, f := range fams {
+				left = append(left, f.ID)
+			}
+			if !slices.Equal(left, []string{"live", "never"}) {
+				t.Fatalf("families left: %v", left)
+			}
+		})
+	}
+}
+
+// Two nodes on one PostgreSQL database: while one holds the clean-up lock,
+// the other's round does not run.
+func TestHousekeepingLockSpansNodes(t *testing.T) {
+	t.Parallel()
+	dsn := postgresServer(t).schemas(t).fresh(t)
+	a, b := open(t, dsn, newSealer(t)), open(t, dsn, newSealer(t))
+	held, err := a.Exclusive(t.Context(), func(ctx context.Context) error {
+		other, err := b.Exclusive(ctx, func(context.Context) error { return nil })
+		if other || err != nil {
+			t.Errorf("node b: ok = %v, err = %v while node a holds the lock", other, err)
+		}
+		return nil
+	})
+	if !held || err != nil {
+		t.Fatalf("node a: %v, %v", held, err)
+	}
+	if ok, err := b.Exclusive(t.Context(), func(context.Context) error { return nil }); !ok || err != nil {
+		t.Fatalf("node b after a released: %v, %v", ok, err)
 	}
 }

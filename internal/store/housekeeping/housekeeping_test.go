@@ -1,0 +1,66 @@
+package housekeeping
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+func openStore(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	sealer, _ := seal.New(bytes.Repeat([]byte{7}, 32))
+	s, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "h.db"), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A round drains a backlog larger than one batch, leaves live records, and
+// does nothing while another holder has the lock.
+func TestRoundDeletesExpiredRecordsInBatches(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	now := time.Now()
+	for i := range 7 {
+		f := &store.RefreshFamily{ID: "old-" + string(rune('a'+i)), UserID: "auth0|1", ClientID: "c", ExpiresAt: now.Add(-time.Hour)}
+		if err := s.CreateRefreshFamily(t.Context(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := &store.RefreshFamily{ID: "live", UserID: "auth0|1", ClientID: "c", IdleExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateRefreshFamily(t.Context(), live); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if err := s.UseNonce(t.Context(), "jti-"+k, now.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Cleaner{Store: s, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler), Batch: 2}
+
+	// Another node is cleaning up: this one skips the round.
+	s.Exclusive(t.Context(), func(ctx context.Context) error {
+		if d, ran, err := c.Round(ctx); ran || err != nil || d != (Deleted{}) {
+			t.Errorf("round under another's lock = %+v, %v, %v; want nothing done", d, ran, err)
+		}
+		return nil
+	})
+
+	d, ran, err := c.Round(t.Context())
+	if err != nil || !ran || d != (Deleted{Families: 7, Nonces: 3}) {
+		t.Fatalf("Round = %+v, %v, %v; want 7 families and 3 nonces", d, ran, err)
+	}
+	fams, _ := s.ListRefreshFamilies(t.Context(), "auth0|1", "")
+	if len(fams) != 1 || fams[0].ID != "live" {
+		t.Fatalf("families left: %d", len(fams))
+	}
+}
