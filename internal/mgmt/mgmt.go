@@ -146,6 +146,13 @@ func routes() []route {
 
 		{"GET /api/v2/tenants/settings", []string{"read:tenant_settings"}, (*handler).getTenantSettings},
 		{"PATCH /api/v2/tenants/settings", []string{"update:tenant_settings"}, (*handler).updateTenantSettings},
+
+		{"GET /api/v2/guardian/policies", []string{"read:mfa_policies"}, (*handler).getMFAPolicies},
+		{"PUT /api/v2/guardian/policies", []string{"update:mfa_policies"}, (*handler).setMFAPolicies},
+		{"GET /api/v2/guardian/factors", []string{"read:guardian_factors"}, (*handler).listMFAFactors},
+		{"GET /api/v2/guardian/factors/phone/message-types", []string{"read:guardian_factors"}, (*handler).getPhoneMessageTypes},
+		{"PUT /api/v2/guardian/factors/phone/message-types", []string{"update:guardian_factors"}, (*handler).setPhoneMessageTypes},
+		{"PUT /api/v2/guardian/factors/{name}", []string{"update:guardian_factors"}, (*handler).setMFAFactor},
 	}
 }
 

@@ -106,6 +106,17 @@ type Authorization struct {
 	// (rules and Actions set them); they never override registered claims.
 	AccessClaims map[string]any
 	IDClaims     map[string]any
+	// RequireMFA asks the MFA gate for a second factor whatever the
+	// tenant's policy: rules (context.multifactor) and post-login Actions
+	// (api.multifactor.enable) set it.
+	RequireMFA bool
+	// AMR is how the user proved who they are beyond the password ("mfa"
+	// once a second factor was checked); both tokens carry it as amr, and
+	// the MFA gate lets a login that has "mfa" through.
+	AMR []string
+	// RecoveryCode is a new recovery code the response hands out beside
+	// the tokens (the mfa-recovery-code grant replaces the one used).
+	RecoveryCode string
 }
 
 // Deny ends the login with Auth0's answer to a rule or Action that refuses

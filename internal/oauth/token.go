@@ -23,6 +23,8 @@ type TokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int    `json:"expires_in"`
 	TokenType    string `json:"token_type"`
+	// RecoveryCode replaces the recovery code an MFA login used.
+	RecoveryCode string `json:"recovery_code,omitempty"`
 }
 
 // Hooks are the phases a feature fills in. A nil field is the no-op
@@ -158,6 +160,9 @@ func (h *Handler) run(ctx context.Context, t *trip) (*TokenResponse, error) {
 			return nil, err
 		}
 	}
+	if len(t.auth.AMR) > 0 && t.auth.User != nil {
+		t.auth.AccessClaims["amr"], t.auth.IDClaims["amr"] = t.auth.AMR, t.auth.AMR
+	}
 	resp, err := h.mint(t.auth)
 	if err != nil {
 		return nil, err
@@ -165,6 +170,7 @@ func (h *Handler) run(ctx context.Context, t *trip) (*TokenResponse, error) {
 	if resp.RefreshToken, err = x.Commit(ctx, t.auth); err != nil {
 		return nil, err
 	}
+	resp.RecoveryCode = t.auth.RecoveryCode
 	return resp, nil
 }
 

@@ -14,6 +14,10 @@ const (
 	GrantClientCredentials = "client_credentials"
 	GrantAuthorizationCode = "authorization_code"
 	GrantImplicit          = "implicit"
+	// The MFA grants finish a login the MFA gate paused (mfa-api.md §7).
+	GrantMFAOTP          = "http://auth0.com/oauth/grant-type/mfa-otp"
+	GrantMFAOOB          = "http://auth0.com/oauth/grant-type/mfa-oob"
+	GrantMFARecoveryCode = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
 )
 
 // Values of an access token's gty claim. Auth0 writes the grant type, except

@@ -22,6 +22,7 @@ const version byte = 1
 // AEAD seals and opens secrets. It implements store.Sealer.
 type AEAD struct {
 	aead cipher.AEAD
+	root []byte // derives the keys of other purposes (DeriveKey)
 }
 
 // New derives an AES-256-GCM key from master (any length of at least 32
@@ -42,7 +43,21 @@ func New(master []byte) (*AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return &AEAD{aead: gcm}, nil
+	root, err := hkdf.Key(sha256.New, master, nil, "gatehouse derived keys v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("seal: derive key: %w", err)
+	}
+	return &AEAD{aead: gcm, root: root}, nil
+}
+
+// DeriveKey returns a 32-byte key for purpose, the same on every node that
+// shares the master secret (for example the key of one-time-code hashes).
+func (a *AEAD) DeriveKey(purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, a.root, nil, purpose, 32)
+	if err != nil {
+		panic("seal: derive key: " + err.Error()) // only for lengths HKDF cannot produce
+	}
+	return key
 }
 
 // Seal encrypts plaintext bound to aad: version || nonce || ciphertext.

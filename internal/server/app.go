@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth/grants"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/postlogin"
+	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -57,6 +59,7 @@ type App struct {
 	configCache *cache.Store       // the configuration cache in front of Store, polled while serving
 	limit       *passwords.Limiter // password hashes at once
 	hooks       oauth.Hooks        // the token pipeline's hook phases
+	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
 }
 
 // Option changes how Open assembles the App.
@@ -89,6 +92,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, func(a *App) { a.codeKey = sealer.DeriveKey("gatehouse mfa one-time codes v1") })
 	var pre App
 	for _, o := range opts {
 		o(&pre)
@@ -262,11 +266,22 @@ func (a *App) routes() http.Handler {
 	if hooks.PostLogin == nil {
 		hooks.PostLogin = a.postLogin()
 	}
+	if a.codeKey == nil {
+		a.codeKey = make([]byte, 32)
+		rand.Read(a.codeKey)
+	}
+	secondFactor := &grants.MFA{Store: a.Store, Issuer: a.Config.Issuer, Now: a.now, CodeKey: a.codeKey}
+	if hooks.MFA == nil {
+		hooks.MFA = secondFactor.Gate()
+	}
 	token := oauth.NewHandler(ca, minter, a.Store, a.now, a.Log, hooks,
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now},
 		&grants.Password{Store: a.Store, Directory: dir, Issuer: a.Config.Issuer, Now: a.now, Realm: true},
 		&grants.Refresh{Store: a.Store, Now: a.now, Users: storeless{dir}},
 		&grants.ClientCredentials{Store: a.Store, Issuer: a.Config.Issuer},
+		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFAOTP},
+		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFAOOB},
+		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFARecoveryCode},
 	)
 	management := mgmt.New(mgmt.Config{
 		Store:  a.Store,

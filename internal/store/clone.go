@@ -89,6 +89,13 @@ func (t *TenantSettings) Clone() *TenantSettings {
 	}
 	out := *t
 	out.Flags = maps.Clone(t.Flags)
+	if t.Guardian != nil {
+		g := *t.Guardian
+		g.Policies = slices.Clone(g.Policies)
+		g.Factors = maps.Clone(g.Factors)
+		g.MessageTypes = slices.Clone(g.MessageTypes)
+		out.Guardian = &g
+	}
 	if t.Other != nil {
 		out.Other = make(map[string]json.RawMessage, len(t.Other))
 		for k, v := range t.Other {

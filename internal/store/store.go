@@ -76,6 +76,7 @@ type Store interface {
 	Tenants
 	Nonces
 	Rules
+	MFA
 	Versions
 	Housekeeping
 	Close() error
@@ -232,4 +233,32 @@ type Nonces interface {
 	// UseNonce records key until expiresAt. It fails with ErrConflict when the
 	// key is already recorded and not yet expired. Expired keys may be pruned.
 	UseNonce(ctx context.Context, key string, expiresAt time.Time) error
+}
+
+// MFA stores users' second factors, the logins paused at the MFA gate and
+// the buckets of failed codes.
+type MFA interface {
+	// CreateAuthenticator fails with ErrConflict for a duplicate id.
+	CreateAuthenticator(ctx context.Context, a *Authenticator) error
+	// ListAuthenticators returns a user's authenticators, oldest first.
+	ListAuthenticators(ctx context.Context, userID string) ([]*Authenticator, error)
+	// UpdateAuthenticator loads, changes and saves one authenticator in one
+	// transaction that excludes concurrent updates of it, on every node
+	// (the TOTP step of a code is recorded this way, so a code works once).
+	UpdateAuthenticator(ctx context.Context, id string, fn func(*Authenticator) error) (*Authenticator, error)
+	DeleteAuthenticator(ctx context.Context, id string) error
+	// DeleteAuthenticators deletes every authenticator of a user and
+	// returns how many.
+	DeleteAuthenticators(ctx context.Context, userID string) (int, error)
+
+	CreateMFATransaction(ctx context.Context, tx *MFATransaction) error
+	GetMFATransaction(ctx context.Context, id string) (*MFATransaction, error)
+	UpdateMFATransaction(ctx context.Context, id string, fn func(*MFATransaction) error) (*MFATransaction, error)
+	// DeleteMFATransaction ends a transaction; ErrNotFound when another
+	// request ended it first, so exactly one caller consumes it.
+	DeleteMFATransaction(ctx context.Context, id string) error
+
+	// UpdateMFABucket applies fn to the user's failed-code bucket (the
+	// zero bucket the first time) and saves it, atomically.
+	UpdateMFABucket(ctx context.Context, userID string, fn func(*MFABucket) error) (*MFABucket, error)
 }

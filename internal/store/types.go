@@ -320,6 +320,75 @@ type TenantSettings struct {
 	DefaultAudience  string          `json:"default_audience,omitempty"`
 	FriendlyName     string          `json:"friendly_name,omitempty"`
 	Flags            map[string]bool `json:"flags,omitempty"`
+	// Guardian is the MFA policy and factors (the /guardian endpoints).
+	Guardian *Guardian `json:"guardian,omitempty"`
 	// Other keeps the remaining top-level fields of the settings document.
 	Other map[string]json.RawMessage `json:"-"`
+}
+
+// Guardian is the tenant's multi-factor configuration (Auth0's Guardian):
+// the policy and which factors are enabled.
+type Guardian struct {
+	// Policies is [] (never), ["all-applications"] or ["confidence-score"].
+	Policies []string `json:"policies,omitempty"`
+	// Factors holds the factors switched on or off by name (otp, sms,
+	// email, recovery-code, ...); a factor never set is off.
+	Factors map[string]bool `json:"factors,omitempty"`
+	// MessageTypes are the phone factor's channels: sms and/or voice.
+	MessageTypes []string `json:"message_types,omitempty"`
+}
+
+// Authenticator is a user's enrolled second factor.
+type Authenticator struct {
+	ID     string `json:"id"` // <kind>|dev_<16 base62>
+	UserID string `json:"user_id"`
+	// Kind is totp, sms, voice, email or recovery-code.
+	Kind string `json:"kind"`
+	// Active is false until the enrolment is confirmed by a code.
+	Active bool `json:"active"`
+	// Name is the phone number or email address of an oob authenticator.
+	Name string `json:"name,omitempty"`
+	// Secret is a TOTP secret (base32); sealed at rest, never in doc.
+	Secret string `json:"-"`
+	// LastStep is the TOTP time step of the last accepted code: a code of
+	// the same or an earlier step is a replay.
+	LastStep int64 `json:"last_step,omitempty"`
+	// CodeHash is the hash of a recovery code (mfa.HashRecoveryCode).
+	CodeHash  []byte    `json:"code_hash,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// ConfirmedAt is when the enrolment was confirmed; zero while pending.
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+}
+
+// MFATransaction is a login paused at the MFA gate, found by the hash of
+// its mfa_token: what the login asked for, so the MFA grants can finish it.
+type MFATransaction struct {
+	ID           string    `json:"id"` // hex SHA-256 of the mfa_token
+	UserID       string    `json:"user_id"`
+	ClientID     string    `json:"client_id"`
+	ConnectionID string    `json:"connection_id"`
+	Audience     string    `json:"audience,omitempty"` // the API's identifier; "" for none
+	Scopes       []string  `json:"scopes"`
+	GrantType    string    `json:"grant_type"` // gty of the tokens it ends in
+	IP           string    `json:"ip,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	// Challenge is the latest one-time code sent (email, sms): only it is
+	// valid.
+	Challenge *OOBChallenge `json:"challenge,omitempty"`
+}
+
+// OOBChallenge is a one-time code sent out of band for a transaction.
+type OOBChallenge struct {
+	OOBCode         string    `json:"oob_code"`
+	AuthenticatorID string    `json:"authenticator_id"`
+	CodeHash        []byte    `json:"code_hash"` // mfa.HashOneTimeCode
+	ExpiresAt       time.Time `json:"expires_at"`
+}
+
+// MFABucket is a user's bucket of failed second-factor codes.
+type MFABucket struct {
+	UserID string    `json:"user_id"`
+	Tokens float64   `json:"tokens"`
+	At     time.Time `json:"at"` // when Tokens was computed
 }

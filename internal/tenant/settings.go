@@ -60,6 +60,8 @@ func (s *Service) UpdateSettings(ctx context.Context, patch map[string]any) (_ *
 		if err != nil {
 			return err
 		}
+		// The MFA configuration has endpoints of its own (guardian.go).
+		next.Guardian = ts.Guardian
 		*ts = *next
 		return nil
 	})

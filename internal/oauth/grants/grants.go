@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -20,6 +21,7 @@ import (
 type apis struct {
 	store    store.Store
 	userinfo string // {issuer}userinfo: asks for no API
+	mfa      string // {issuer}mfa/: the MFA API; "" where it cannot be asked for
 }
 
 // resolve returns the API named by audience, falling back to the tenant's
@@ -31,6 +33,9 @@ func (a apis) resolve(ctx context.Context, audience string, tenant *store.Tenant
 	}
 	if audience == "" || audience == a.userinfo {
 		return nil, nil
+	}
+	if a.mfa != "" && (audience == a.mfa || audience+"/" == a.mfa) {
+		return MFAAPI(a.mfa), nil
 	}
 	rs, err := a.store.ResourceServerByIdentifier(ctx, audience)
 	if errors.Is(err, store.ErrNotFound) {
@@ -47,4 +52,26 @@ func truncate(s string) string {
 		return s[:200]
 	}
 	return s
+}
+
+// MFA API scopes (mfa-api.md §3).
+const (
+	ScopeEnroll               = "enroll"
+	ScopeReadAuthenticators   = "read:authenticators"
+	ScopeRemoveAuthenticators = "remove:authenticators"
+)
+
+// MFAAPILifetime is the lifetime of tokens for the MFA API, in seconds.
+const MFAAPILifetime = int(10 * time.Minute / time.Second)
+
+// MFAAPI is the built-in API {issuer}mfa/: a login for it always needs a
+// second factor, and its tokens manage the user's own authenticators.
+func MFAAPI(identifier string) *store.ResourceServer {
+	return &store.ResourceServer{
+		ID: "mfa", Name: "MFA API", Identifier: identifier, SigningAlg: "RS256",
+		Scopes: []store.ResourceServerScope{
+			{Value: ScopeEnroll}, {Value: ScopeReadAuthenticators}, {Value: ScopeRemoveAuthenticators},
+		},
+		AllowOfflineAccess: true, TokenLifetime: MFAAPILifetime, TokenLifetimeForWeb: MFAAPILifetime,
+	}
 }

@@ -63,7 +63,7 @@ func (g *Password) Check(ctx context.Context, req *oauth.Request, client *store.
 	if !conn.EnabledFor(client.ClientID) {
 		return nil, oauth.Errorf(http.StatusForbidden, "unauthorized_client", "the connection is not enabled")
 	}
-	api, err := apis{g.Store, g.Issuer + "userinfo"}.resolve(ctx, req.Audience, tenant)
+	api, err := apis{g.Store, g.Issuer + "userinfo", g.Issuer + "mfa/"}.resolve(ctx, req.Audience, tenant)
 	if err != nil {
 		return nil, err
 	}

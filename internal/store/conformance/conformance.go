@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Nonces", nonceTests()},
 		{"Rules", ruleTests()},
 		{"Housekeeping", housekeepingTests()},
+		{"MFA", mfaTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

@@ -70,6 +70,8 @@ type Store struct {
 	families        *table[store.RefreshFamily]
 	keys            *table[store.SigningKey]
 	rules           *table[store.Rule]
+	authenticators  *table[store.Authenticator]
+	mfaTxs          *table[store.MFATransaction]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -283,4 +285,6 @@ func (s *Store) initTables() {
 	s.families = familyTable(s)
 	s.keys = keyTable(s)
 	s.rules = ruleTable(s)
+	s.authenticators = authenticatorTable(s)
+	s.mfaTxs = mfaTransactionTable(s)
 }
