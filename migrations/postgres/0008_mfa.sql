@@ -6,7 +6,7 @@ CREATE TABLE mfa_authenticators (
     id      TEXT NOT NULL UNIQUE,
     user_id TEXT NOT NULL,
     secret  BYTEA,
-    doc     TEXT NOT NULL
+    doc     JSONB NOT NULL
 );
 CREATE INDEX mfa_authenticators_user ON mfa_authenticators (user_id);
 
@@ -14,13 +14,13 @@ CREATE TABLE mfa_transactions (
     seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id         TEXT NOT NULL UNIQUE,
     expires_at BIGINT NOT NULL,
-    doc        TEXT NOT NULL
+    doc        JSONB NOT NULL
 );
 CREATE INDEX mfa_transactions_expires_at ON mfa_transactions (expires_at);
 
 CREATE TABLE mfa_buckets (
     user_id TEXT PRIMARY KEY,
-    doc     TEXT NOT NULL
+    doc     JSONB NOT NULL
 );
 
 -- A deleted user's factors go with it, whichever way it was deleted.
