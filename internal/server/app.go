@@ -27,8 +27,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/mgmt"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/oauth/grants"
+	"github.com/gatehouse/gatehouse/internal/oauth/mfaapi"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/postlogin"
 	"github.com/gatehouse/gatehouse/internal/protocol"
@@ -60,6 +62,14 @@ type App struct {
 	limit       *passwords.Limiter // password hashes at once
 	hooks       oauth.Hooks        // the token pipeline's hook phases
 	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
+	mailer      notify.Mailer      // email (MFA codes); the log without an SMTP server
+	sms         notify.SMS         // text messages (MFA codes); the log without a provider
+}
+
+// WithNotifiers sends email and text messages (MFA codes) through mailer
+// and sms instead of writing them to the log; a nil one keeps the log.
+func WithNotifiers(mailer notify.Mailer, sms notify.SMS) Option {
+	return func(a *App) { a.mailer, a.sms = mailer, sms }
 }
 
 // Option changes how Open assembles the App.
@@ -300,6 +310,17 @@ func (a *App) routes() http.Handler {
 	})
 
 	mux := http.NewServeMux()
+	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, SMS: a.sms, Logger: a.Log}
+	if u, err := url.Parse(a.Config.Issuer); err == nil {
+		mfaAPI.Tenant = u.Hostname()
+	}
+	if mfaAPI.Mailer == nil {
+		mfaAPI.Mailer = notify.LogMailer{Logger: a.Log}
+	}
+	if mfaAPI.SMS == nil {
+		mfaAPI.SMS = notify.LogSMS{Logger: a.Log}
+	}
+	mfaAPI.Routes(mux)
 	mux.HandleFunc("POST /oauth/token", token.Token)
 	mux.HandleFunc("POST /oauth/revoke", token.Revoke)
 	userinfo := token.UserinfoHandler(a.Store)
