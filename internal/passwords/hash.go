@@ -57,6 +57,9 @@ type Hasher struct {
 	Native     Algorithm
 	Argon2     Argon2Params
 	BcryptCost int
+	// Collector, when set, frees each argon2id hash's memory as the hash
+	// ends instead of letting it pile up (see Collector).
+	Collector *Collector
 
 	// dummy is a native hash of a random password, verified for unknown
 	// users. It is made on first use: an argon2id hash takes its whole
@@ -99,13 +102,21 @@ func (h *Hasher) Hash(password string) (string, error) {
 		salt := make([]byte, 16)
 		rand.Read(salt)
 		p := h.Argon2
-		key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+		key := h.argon2id([]byte(password), salt, p, 32)
 		return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 			b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 	}
 }
 
 var b64 = base64.RawStdEncoding
+
+// argon2id derives a key, then has the Collector free the hash's memory
+// (the caller still holds its limiter slot).
+func (h *Hasher) argon2id(password, salt []byte, p Argon2Params, keyLen uint32) []byte {
+	key := argon2.IDKey(password, salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	h.Collector.Collect()
+	return key
+}
 
 // Verify reports whether password matches hash, and whether the hash should
 // be replaced by a native one (other algorithm or weaker parameters).
@@ -131,7 +142,7 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 		if err != nil {
 			return false, false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
+		got := h.argon2id([]byte(password), salt, p, uint32(len(key)))
 		if subtle.ConstantTimeCompare(got, key) != 1 {
 			return false, false, nil
 		}

@@ -1,8 +1,11 @@
 package passwords
 
 import (
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -127,4 +130,78 @@ func TestClass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkArgon2Flood verifies argon2id hashes on two goroutines at once
+// (a flood under the default limiter of two slots), with and without the
+// Collector, and reports the heap's peak: the Collector trades a collection
+// per hash for a peak near the hashes in flight.
+func BenchmarkArgon2Flood(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		c    *Collector
+	}{{"paced", nil}, {"collected", NewCollector()}} {
+		b.Run(mode.name, func(b *testing.B) {
+			h, _ := NewHasher(Argon2id, OWASPArgon2, 0)
+			h.Collector = mode.c
+			hash, _ := h.Hash("correct horse battery staple")
+			runtime.GC()
+			peak := sampleHeapPeak()
+			b.SetParallelism(1) // GOMAXPROCS goroutines: one per limiter slot by default
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					h.Verify(hash, "correct horse battery staple")
+				}
+			})
+			b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
+
+// sampleHeapPeak samples the heap every millisecond until the returned
+// function is called, which returns the largest sample.
+func sampleHeapPeak() func() uint64 {
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+		var peak uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > peak {
+				peak = v
+			}
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
+}
+
+func TestCollectorRunsAfterEachArgon2Hash(t *testing.T) {
+	t.Parallel()
+	var calls int
+	c := &Collector{gc: func() { calls++ }}
+	argon, _ := NewHasher(Argon2id, fastArgon, 0)
+	argon.Collector = c
+	hash, _ := argon.Hash("pw") // one
+	argon.Verify(hash, "pw")    // two
+	argon.Verify(hash, "nope")  // three
+	if calls != 3 {
+		t.Fatalf("argon2id: %d collections, want one per hash (3)", calls)
+	}
+	bc, _ := NewHasher(Bcrypt, Argon2Params{}, bcrypt.MinCost)
+	bc.Collector = c
+	bhash, _ := bc.Hash("pw")
+	bc.Verify(bhash, "pw")
+	if calls != 3 {
+		t.Fatalf("bcrypt hashes collected too (%d calls): they hold 4 KiB, not worth a collection", calls)
+	}
+	(*Collector)(nil).Collect() // a Hasher without a Collector must not panic
 }

@@ -139,6 +139,7 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	hasher.Collector = passwords.NewCollector()
 	app := &App{Config: cfg, Store: st, Hasher: hasher, Log: log, now: time.Now,
 		limit: passwords.NewLimiter(cfg.HashConcurrency, 32*cfg.HashConcurrency, time.Second)}
 	for _, o := range opts {
