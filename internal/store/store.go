@@ -76,6 +76,7 @@ type Store interface {
 	Tenants
 	Nonces
 	Rules
+	Actions
 	MFA
 	Versions
 	Housekeeping
@@ -101,7 +102,7 @@ type Housekeeping interface {
 type Versions interface {
 	// ConfigVersion returns a number that changes whenever clients, client
 	// grants, resource servers, connections, signing keys, tenant settings,
-	// rules or rules configs change, whichever node wrote them.
+	// rules, rules configs, Actions or their bindings change, whichever node wrote them.
 	ConfigVersion(ctx context.Context) (int64, error)
 }
 

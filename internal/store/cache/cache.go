@@ -1,5 +1,5 @@
 // Package cache keeps the tenant's configuration (applications, client
-// grants, APIs, connections, tenant settings, rules) in memory in front of a
+// grants, APIs, connections, tenant settings, rules, bound Actions) in memory in front of a
 // store.Store, so the token endpoint's hot paths read none of it from the
 // database. The store's ConfigVersion, which every configuration write
 // advances on whichever node it happens, is polled in the background: a
@@ -45,6 +45,8 @@ type Store struct {
 	// every login by the post-login phase.
 	rules        map[bool]result[[]*store.Rule]
 	rulesConfigs map[bool]result[[]*store.RulesConfig]
+	// bound holds each trigger's deployed, bound Actions.
+	bound map[string]result[[]*store.BoundAction]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -124,6 +126,7 @@ func (c *Store) flushLocked() {
 	c.tenant = nil
 	c.rules = map[bool]result[[]*store.Rule]{}
 	c.rulesConfigs = map[bool]result[[]*store.RulesConfig]{}
+	c.bound = map[string]result[[]*store.BoundAction]{}
 }
 
 // afterWrite ends every configuration write through this node, whether it

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tenants", tenantTests()},
 		{"Nonces", nonceTests()},
 		{"Rules", ruleTests()},
+		{"Actions", actionTests()},
 		{"Housekeeping", housekeepingTests()},
 		{"MFA", mfaTests()},
 		{"HotPathWrites", writeTests()},

@@ -70,6 +70,8 @@ type Store struct {
 	families        *table[store.RefreshFamily]
 	keys            *table[store.SigningKey]
 	rules           *table[store.Rule]
+	actions         *table[store.Action]
+	actionVersions  *table[store.ActionVersion]
 	authenticators  *table[store.Authenticator]
 	mfaTxs          *table[store.MFATransaction]
 }
@@ -285,6 +287,8 @@ func (s *Store) initTables() {
 	s.families = familyTable(s)
 	s.keys = keyTable(s)
 	s.rules = ruleTable(s)
+	s.actions = actionTable(s)
+	s.actionVersions = actionVersionTable(s)
 	s.authenticators = authenticatorTable(s)
 	s.mfaTxs = mfaTransactionTable(s)
 }
