@@ -42,3 +42,14 @@ func Hex(n int) string {
 func Prefixed(prefix string, n int) string {
 	return prefix + "_" + Alnum(n)
 }
+
+// UUID returns a random (version 4) UUID, the shape of Auth0's Action,
+// version and binding ids.
+func UUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

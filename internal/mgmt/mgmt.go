@@ -144,6 +144,19 @@ func routes() []route {
 		{"PUT /api/v2/rules-configs/{key}", []string{"update:rules_configs"}, (*handler).setRulesConfig},
 		{"DELETE /api/v2/rules-configs/{key}", []string{"delete:rules_configs"}, (*handler).deleteRulesConfig},
 
+		{"GET /api/v2/actions/actions", []string{"read:actions"}, (*handler).listActions},
+		{"POST /api/v2/actions/actions", []string{"create:actions"}, (*handler).createAction},
+		{"GET /api/v2/actions/actions/{id}", []string{"read:actions"}, (*handler).getAction},
+		{"PATCH /api/v2/actions/actions/{id}", []string{"update:actions"}, (*handler).updateAction},
+		{"DELETE /api/v2/actions/actions/{id}", []string{"delete:actions"}, (*handler).deleteAction},
+		{"POST /api/v2/actions/actions/{id}/deploy", []string{"create:actions"}, (*handler).deployAction},
+		{"GET /api/v2/actions/actions/{id}/versions", []string{"read:actions"}, (*handler).listActionVersions},
+		{"GET /api/v2/actions/actions/{id}/versions/{version}", []string{"read:actions"}, (*handler).getActionVersion},
+		{"POST /api/v2/actions/actions/{id}/versions/{version}/deploy", []string{"create:actions"}, (*handler).deployActionVersion},
+		{"GET /api/v2/actions/triggers", []string{"read:actions"}, (*handler).listActionTriggers},
+		{"GET /api/v2/actions/triggers/{trigger}/bindings", []string{"read:actions"}, (*handler).listActionBindings},
+		{"PATCH /api/v2/actions/triggers/{trigger}/bindings", []string{"update:actions"}, (*handler).updateActionBindings},
+
 		{"GET /api/v2/tenants/settings", []string{"read:tenant_settings"}, (*handler).getTenantSettings},
 		{"PATCH /api/v2/tenants/settings", []string{"update:tenant_settings"}, (*handler).updateTenantSettings},
 

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -115,6 +116,7 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 		return nil, err
 	}
 	ctx = trustForwardedFor(ctx, r, client, method)
+	ctx = WithRequestInfo(ctx, requestInfo(r, req))
 	t := &trip{grant: grant, req: req, client: client, userAgent: truncate(r.UserAgent())}
 	resp, err := h.run(ctx, t)
 	h.emit(ctx, t, err)
@@ -282,4 +284,27 @@ func truncate(s string) string {
 		return s[:200]
 	}
 	return s
+}
+
+// requestInfo is the request as scripts see it: no credentials in the
+// body, text already bounded by the parser.
+func requestInfo(r *http.Request, req *Request) *RequestInfo {
+	info := &RequestInfo{UserAgent: truncate(r.UserAgent()), Hostname: r.Host, Query: map[string]string{}, Body: map[string]string{}}
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		info.Hostname = h
+	}
+	if lang := r.Header.Get("Accept-Language"); lang != "" {
+		info.Language = truncate(strings.TrimSpace(strings.SplitN(strings.SplitN(lang, ",", 2)[0], ";", 2)[0]))
+	}
+	for k, v := range r.URL.Query() {
+		if len(v) > 0 {
+			info.Query[k] = truncate(v[0])
+		}
+	}
+	for k, v := range req.Params {
+		if !hiddenParams[k] {
+			info.Body[k] = v
+		}
+	}
+	return info
 }

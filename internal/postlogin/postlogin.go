@@ -1,9 +1,15 @@
 // Package postlogin fills the token pipeline's post-login phase with the
-// tenant's own JavaScript: its enabled rules in order (Auth0 runs Actions
-// after them; their storage is not built yet), run in the scripts sandbox.
-// What the scripts decide shapes the Authorization (custom claims for both
-// tokens, the access token's scope) or ends the login with Auth0's
-// answer; the metadata they set is saved to the user, even on a denial.
+// tenant's own JavaScript: its enabled rules in order, then the Actions
+// bound to the post-login trigger in binding order (each at its deployed
+// version), run in the scripts sandbox. What the scripts decide shapes the
+// Authorization (custom claims for both tokens, the access token's scope,
+// a demand for MFA) or ends the login with Auth0's answer; the metadata
+// they set is saved to the user, even on a denial.
+//
+// Rules and bound Actions are read through the configuration cache, and
+// each script version is compiled once per node (the sandbox keys its
+// cache by the source): a deployment on any node reaches every node within
+// one poll of the configuration version.
 package postlogin
 
 import (
@@ -13,8 +19,10 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/scripts"
@@ -24,6 +32,7 @@ import (
 // Store is what the phase reads and writes.
 type Store interface {
 	store.Rules
+	BoundActions(ctx context.Context, triggerID string) ([]*store.BoundAction, error)
 	UpdateUser(ctx context.Context, userID string, fn func(*store.User) error) (*store.User, error)
 }
 
@@ -54,27 +63,51 @@ func (p *Phase) Run(ctx context.Context, a *oauth.Authorization) error {
 			rules = append(rules, scripts.Script{ID: r.ID, Name: r.Name, Source: r.Script})
 		}
 	}
-	if len(rules) == 0 {
+	bound, err := p.Store.BoundActions(ctx, postLoginTrigger)
+	if err != nil {
+		return oauth.ErrServer.WithCause(fmt.Errorf("post-login: bound actions: %w", err))
+	}
+	if len(rules) == 0 && len(bound) == 0 {
 		return nil
 	}
-	configs, err := p.Store.ListRulesConfigs(ctx)
-	if err != nil {
-		return oauth.ErrServer.WithCause(fmt.Errorf("post-login: list rules configs: %w", err))
+	var actions []scripts.Action
+	for _, b := range bound {
+		secrets := make(map[string]string, len(b.Version.Secrets))
+		for _, s := range b.Version.Secrets {
+			secrets[s.Name] = s.Value
+		}
+		actions = append(actions, scripts.Action{Script: scripts.Script{ID: b.Binding.ActionID, Name: b.Name, Source: b.Version.Code}, Secrets: secrets})
 	}
-	config := make(map[string]string, len(configs))
-	for _, c := range configs {
-		config[c.Key] = c.Value
+	config := map[string]string{}
+	if len(rules) > 0 {
+		configs, err := p.Store.ListRulesConfigs(ctx)
+		if err != nil {
+			return oauth.ErrServer.WithCause(fmt.Errorf("post-login: list rules configs: %w", err))
+		}
+		for _, c := range configs {
+			config[c.Key] = c.Value
+		}
 	}
 
+	req := oauth.RequestInfoFrom(ctx)
+	u := user(a.User)
+	if a.GrantType == protocol.GTYPassword {
+		// Auth0 counts the login before the scripts run; the store counts
+		// it when the login commits.
+		u.LoginsCount++
+	}
 	in := scripts.PostLoginInput{
-		Rules:          rules,
-		RulesConfig:    config,
-		Tenant:         p.Tenant,
-		Domain:         p.Domain,
-		User:           user(a.User),
-		Client:         scripts.Client{ID: a.Client.ClientID, Name: a.Client.Name, Metadata: a.Client.ClientMetadata},
-		Protocol:       protocolOf(a.GrantType),
-		Request:        scripts.Request{IP: oauth.ClientIP(ctx), Method: http.MethodPost},
+		Rules:       rules,
+		RulesConfig: config,
+		Actions:     actions,
+		Tenant:      p.Tenant,
+		Domain:      p.Domain,
+		User:        u,
+		Client:      scripts.Client{ID: a.Client.ClientID, Name: a.Client.Name, Metadata: a.Client.ClientMetadata},
+		Protocol:    protocolOf(a.GrantType),
+		Request: scripts.Request{IP: oauth.ClientIP(ctx), Method: http.MethodPost, UserAgent: req.UserAgent,
+			Hostname: req.Hostname, Language: req.Language, Query: req.Query, Body: req.Body},
+		TransactionID:  ids.Alnum(24),
 		Scope:          a.Scopes,
 		RequestedScope: a.Scopes,
 		AuthTime:       p.now(),
@@ -105,6 +138,11 @@ func (p *Phase) Run(ctx context.Context, a *oauth.Authorization) error {
 	maps.Copy(a.IDClaims, res.IDTokenClaims)
 	if res.ScopeChanged {
 		a.TokenScopes = res.Scope
+	}
+	if res.Multifactor != nil {
+		// context.multifactor or api.multifactor.enable: the MFA gate asks
+		// for a second factor whatever the tenant's policy.
+		a.RequireMFA = true
 	}
 	if len(res.DroppedClaims) > 0 {
 		p.log().InfoContext(ctx, "post-login: custom claims dropped", "claims", res.DroppedClaims)
@@ -167,6 +205,9 @@ func merge(into, patch map[string]any) map[string]any {
 	return into
 }
 
+// postLoginTrigger is the trigger whose bound Actions run here.
+const postLoginTrigger = "post-login"
+
 func protocolOf(grantType string) string {
 	if grantType == protocol.GrantRefreshToken {
 		return scripts.ProtocolRefreshToken
@@ -181,6 +222,7 @@ func user(u *store.User) scripts.User {
 		GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastIP: u.LastIP, LoginsCount: int64(u.LoginsCount),
 		Blocked: u.Blocked, AppMetadata: maps.Clone(u.AppMetadata), UserMetadata: maps.Clone(u.UserMetadata),
+		Groups: slices.Clone(u.Groups),
 	}
 	if u.LastLogin != nil {
 		out.LastLogin = *u.LastLogin

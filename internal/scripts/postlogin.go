@@ -35,6 +35,8 @@ type User struct {
 	UserMetadata      map[string]any
 	Identities        []Identity
 	Multifactor       []string
+	// Groups are the directory groups of an AD/LDAP user (user.groups).
+	Groups []string
 }
 
 // Identity is one entry of user.identities.
@@ -527,6 +529,9 @@ func userForRules(u User) map[string]any {
 	if len(u.Multifactor) > 0 {
 		m["multifactor"] = u.Multifactor
 	}
+	if len(u.Groups) > 0 {
+		m["groups"] = u.Groups
+	}
 	return m
 }
 
@@ -549,7 +554,6 @@ func contextForRules(in PostLoginInput) map[string]any {
 			"hostname":  in.Request.Hostname,
 			"query":     nonNilStrings(in.Request.Query),
 			"body":      nonNilStrings(in.Request.Body),
-			"geoip":     map[string]any{},
 		},
 		"stats":          map[string]any{"loginsCount": in.User.LoginsCount},
 		"accessToken":    map[string]any{},
@@ -600,6 +604,9 @@ func eventForActions(in PostLoginInput) map[string]any {
 	if !u.LastPasswordReset.IsZero() {
 		user["last_password_reset"] = iso(u.LastPasswordReset)
 	}
+	if len(u.Groups) > 0 {
+		user["groups"] = u.Groups
+	}
 	method := in.Request.Method
 	if method == "" {
 		method = "POST"
@@ -615,7 +622,6 @@ func eventForActions(in PostLoginInput) map[string]any {
 			"ip": in.Request.IP, "method": method, "hostname": in.Request.Hostname,
 			"user_agent": in.Request.UserAgent, "language": in.Request.Language,
 			"query": nonNilStrings(in.Request.Query), "body": nonNilStrings(in.Request.Body),
-			"geoip": map[string]any{},
 		},
 		"transaction": map[string]any{
 			"id": in.TransactionID, "protocol": in.Protocol,

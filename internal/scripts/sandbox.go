@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	_ "embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -375,3 +376,20 @@ func truncate(s string, n int) string {
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// CheckModule compiles an Action's code (keeping it in the cache for its
+// first run) and reports a syntax error in the script's own terms.
+func (s *Sandbox) CheckModule(source string) error {
+	if c := s.compile(shapeModule, source); c.err != nil {
+		return errors.New(compileMessage(c.err))
+	}
+	return nil
+}
+
+// CheckFunction is CheckModule for a rule or a database script.
+func (s *Sandbox) CheckFunction(source string) error {
+	if c := s.compile(shapeFunction, source); c.err != nil {
+		return errors.New(compileMessage(c.err))
+	}
+	return nil
+}

@@ -64,6 +64,7 @@ type App struct {
 	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
 	mailer      notify.Mailer      // email (MFA codes); the log without an SMTP server
 	sms         notify.SMS         // text messages (MFA codes); the log without a provider
+	sandbox     *scripts.Sandbox   // runs rules, Actions and custom database scripts; made on first use
 }
 
 // WithNotifiers sends email and text messages (MFA codes) through mailer
@@ -74,6 +75,21 @@ func WithNotifiers(mailer notify.Mailer, sms notify.SMS) Option {
 
 // Option changes how Open assembles the App.
 type Option func(*App)
+
+// WithScriptOptions sets the limits of the JavaScript sandbox that runs
+// rules, Actions and custom database scripts (tests shorten the time limit).
+func WithScriptOptions(opts scripts.Options) Option {
+	return func(a *App) {
+		if opts.Logger == nil {
+			opts.Logger = a.Log
+		}
+		sb, err := scripts.New(opts)
+		if err != nil {
+			panic(err)
+		}
+		a.sandbox = sb
+	}
+}
 
 // WithClock makes the App read time from now (tests move it forward).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
@@ -348,16 +364,25 @@ func (a *App) routes() http.Handler {
 	return a.middleware(a.instrument(limitBodies(mux)))
 }
 
-// postLogin is the post-login phase: the tenant's rules, run in the
-// JavaScript sandbox with its default limits (20 s, 64 KiB of output, a
-// 1 GiB heap watchdog). Rules reach no host over HTTP until configuration
-// names some.
-func (a *App) postLogin() oauth.PostLogin {
-	sandbox, err := scripts.New(scripts.Options{Logger: a.Log})
-	if err != nil {
-		// The prelude is compiled into the binary: this is a build defect.
-		panic(err)
+// scripts is the JavaScript sandbox shared by rules, Actions and custom
+// database scripts, with its default limits (20 s, 64 KiB of output, a
+// 1 GiB heap watchdog).
+func (a *App) scripts() *scripts.Sandbox {
+	if a.sandbox == nil {
+		sb, err := scripts.New(scripts.Options{Logger: a.Log})
+		if err != nil {
+			// The prelude is compiled into the binary: this is a build defect.
+			panic(err)
+		}
+		a.sandbox = sb
 	}
+	return a.sandbox
+}
+
+// postLogin is the post-login phase: the tenant's rules, then its
+// post-login Actions. Rules and Actions reach no host over HTTP until
+// configuration names some.
+func (a *App) postLogin() oauth.PostLogin {
 	u, _ := url.Parse(a.Config.Issuer)
-	return &postlogin.Phase{Store: a.Store, Sandbox: sandbox, Tenant: u.Hostname(), Domain: u.Hostname(), Now: a.now, Logger: a.Log}
+	return &postlogin.Phase{Store: a.Store, Sandbox: a.scripts(), Tenant: u.Hostname(), Domain: u.Hostname(), Now: a.now, Logger: a.Log}
 }

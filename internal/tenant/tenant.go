@@ -38,6 +38,8 @@ type Service struct {
 	// Hasher hashes the passwords of created and updated users.
 	Hasher *passwords.Hasher
 	Now    func() time.Time
+	// Scripts compiles Actions before they are deployed (nil: no check).
+	Scripts ScriptChecker
 	// Events receives a sapi or fapi event for every change (nil: none).
 	Events events.Emitter
 }
