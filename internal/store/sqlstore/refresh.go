@@ -74,19 +74,27 @@ func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 const casFamilySQL = `UPDATE refresh_families SET user_id = $1, client_id = $2, audience = $3, doc = $4, expires_at = $7,
 	version = version + 1 WHERE id = $5 AND version = $6`
 
-// ReplaceRefreshFamily implements store.RefreshFamilies.
+// ReplaceRefreshFamily implements store.RefreshFamilies. On SQLite the
+// write joins the group commit (see groupWriter).
 func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
 	doc, err := marshalDoc(f)
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, casFamilySQL, f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version, familyExpiry(f))
+	args := []any{f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version, familyExpiry(f)}
+	var n int64
+	err = s.grantWrite(ctx, func(ctx context.Context, ex execer) error {
+		res, err := ex.ExecContext(ctx, casFamilySQL, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
-	} else if n == 0 {
+	if n == 0 {
 		if _, err := s.GetRefreshFamily(ctx, f.ID); err != nil {
 			return err
 		}

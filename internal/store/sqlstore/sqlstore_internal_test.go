@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-func openSQLiteForTest(t *testing.T, opts ...Option) *Store {
+func openSQLiteForTest(t testing.TB, opts ...Option) *Store {
 	t.Helper()
 	master := make([]byte, 32)
 	rand.Read(master)

@@ -111,7 +111,8 @@ var recordLoginSQL = map[string]string{
 // RecordLogin implements store.Users. On PostgreSQL the user update and the
 // family insert are one statement (a data-modifying CTE): one round trip, one
 // transaction. SQLite has no such CTE, so there they share a transaction on
-// the in-process writer connection.
+// the in-process writer connection, committed with other grants' writes
+// (see groupWriter).
 func (s *Store) RecordLogin(ctx context.Context, l store.Login) error {
 	what := fmt.Sprintf("record login of %q", l.UserID)
 	args := []any{l.UserID, l.At.UTC().Format(time.RFC3339Nano), l.IP, l.NewPasswordHash}
@@ -129,26 +130,21 @@ func (s *Store) RecordLogin(ctx context.Context, l store.Login) error {
 		res, err := s.w.ExecContext(ctx, q, append(args, famArgs...)...)
 		return oneRow(what, res, err)
 	}
-	if l.Family == nil {
-		res, err := s.w.ExecContext(ctx, update, args...)
-		return oneRow(what, res, err)
-	}
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, update, args...)
-	if err := oneRow(what, res, err); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.families.insertSQL, famArgs...); err != nil {
-		return writeErr(what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
-	}
-	return nil
+	// SQLite: the user update and the family insert share a transaction,
+	// which the group commit shares with other grants' writes.
+	return s.grantWrite(ctx, func(ctx context.Context, ex execer) error {
+		res, err := ex.ExecContext(ctx, update, args...)
+		if err := oneRow(what, res, err); err != nil {
+			return err
+		}
+		if l.Family == nil {
+			return nil
+		}
+		if _, err := ex.ExecContext(ctx, s.families.insertSQL, famArgs...); err != nil {
+			return writeErr(what, err)
+		}
+		return nil
+	})
 }
 
 // oneRow turns a statement that should have changed one row into
