@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -382,4 +383,35 @@ func refusalUser(b *testing.B, e *env, name, hash string) string {
 func median(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// BenchmarkRefreshLogging prices the log lines of a refresh grant: two
+// servers, one encoding info-level lines (production's default) and one
+// only warnings, answer refreshes in turn, alternating which goes first,
+// so both see the same machine. info/warn is the cost ratio (the goal:
+// under 1.03).
+func BenchmarkRefreshLogging(b *testing.B) {
+	info, warn := newEnvLogging(b, slog.LevelInfo), newEnvLogging(b, slog.LevelWarn)
+	infoToken, warnToken := info.grant(b, info.tn.PasswordForm()), warn.grant(b, warn.tn.PasswordForm())
+	var infoTime, warnTime time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		if i%2 == 0 {
+			t0 := time.Now()
+			infoToken = info.grant(b, info.tn.RefreshForm(infoToken))
+			t1 := time.Now()
+			warnToken = warn.grant(b, warn.tn.RefreshForm(warnToken))
+			infoTime, warnTime = infoTime+t1.Sub(t0), warnTime+time.Since(t1)
+		} else {
+			t0 := time.Now()
+			warnToken = warn.grant(b, warn.tn.RefreshForm(warnToken))
+			t1 := time.Now()
+			infoToken = info.grant(b, info.tn.RefreshForm(infoToken))
+			warnTime, infoTime = warnTime+t1.Sub(t0), infoTime+time.Since(t1)
+		}
+	}
+	b.ReportMetric(float64(infoTime.Microseconds())/float64(i), "info-µs/grant")
+	b.ReportMetric(float64(warnTime.Microseconds())/float64(i), "warn-µs/grant")
+	b.ReportMetric(float64(infoTime)/float64(warnTime), "info/warn")
 }

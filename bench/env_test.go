@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,11 +33,14 @@ func minCostHash(a *server.App) { a.Hasher.BcryptCost = bcrypt.MinCost }
 
 // newEnv starts an env over a fresh SQLite file and stops it when the
 // benchmark ends.
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { return newEnvLogging(tb, slog.LevelInfo) }
+
+// newEnvLogging is newEnv with logs encoded from level up.
+func newEnvLogging(tb testing.TB, level slog.Level) *env {
 	tb.Helper()
 	ctx := context.Background()
 	cfg := harness.ServerConfig{Database: filepath.Join(tb.TempDir(), "gatehouse.db"), PasswordHash: "bcrypt"}
-	l, err := harness.StartLocal(ctx, cfg, harness.InProcess{Tune: minCostHash})
+	l, err := harness.StartLocal(ctx, cfg, harness.InProcess{Tune: minCostHash, LogLevel: level})
 	if err != nil {
 		tb.Fatal(err)
 	}

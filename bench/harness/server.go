@@ -65,6 +65,9 @@ type Local struct {
 type InProcess struct {
 	Options []server.Option   // passed to server.Open
 	Tune    func(*server.App) // may change the App before its first request
+	// LogLevel is the lowest level encoded (then discarded); zero is info,
+	// as in production.
+	LogLevel slog.Level
 }
 
 // StartLocal opens gatehouse in this process as `gatehouse serve` would and
@@ -90,7 +93,7 @@ func StartLocal(ctx context.Context, cfg ServerConfig, in InProcess) (*Local, er
 		ln.Close()
 		return nil, fmt.Errorf("start local: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: in.LogLevel}))
 	app, err := server.Open(ctx, conf, log, in.Options...)
 	if err != nil {
 		ln.Close()
