@@ -78,6 +78,7 @@ type Store interface {
 	Rules
 	Actions
 	MFA
+	Logs
 	Versions
 	Housekeeping
 	Close() error

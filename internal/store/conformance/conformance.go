@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Actions", actionTests()},
 		{"Housekeeping", housekeepingTests()},
 		{"MFA", mfaTests()},
+		{"Logs", logTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

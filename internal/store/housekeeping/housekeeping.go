@@ -1,7 +1,8 @@
 // Package housekeeping is the background clean-up of what the store keeps
 // but no request can use any more: refresh-token families past their
-// absolute or idle expiry, and used client-assertion jtis past theirs. It
-// deletes in bounded batches, and on a shared database one node at a time.
+// absolute or idle expiry, used client-assertion jtis past theirs, and
+// tenant log events older than the retention limit. It deletes in bounded
+// batches, and on a shared database one node at a time.
 package housekeeping
 
 import (
@@ -22,17 +23,25 @@ const (
 	maxBatches = 200
 )
 
+// DefaultLogRetention is how long the tenant's log keeps an event unless
+// configured otherwise (--log-retention-days).
+const DefaultLogRetention = 30 * 24 * time.Hour
+
 // Cleaner deletes expired records. The zero Batch means DefaultBatch.
 type Cleaner struct {
 	Store store.Housekeeping
 	Now   func() time.Time
 	Log   *slog.Logger
 	Batch int
+	// Logs, when set, loses its events dated more than LogRetention ago
+	// (a zero LogRetention keeps them all).
+	Logs         store.Logs
+	LogRetention time.Duration
 }
 
 // Deleted counts what one round removed.
 type Deleted struct {
-	Families, Nonces int
+	Families, Nonces, Logs int
 }
 
 // Round runs one clean-up under the store's lock. ran is false when another
@@ -48,7 +57,12 @@ func (c *Cleaner) Round(ctx context.Context) (d Deleted, ran bool, err error) {
 		if d.Families, err = drain(ctx, c.Store.DeleteExpiredRefreshFamilies, now, batch); err != nil {
 			return err
 		}
-		d.Nonces, err = drain(ctx, c.Store.DeleteExpiredNonces, now, batch)
+		if d.Nonces, err = drain(ctx, c.Store.DeleteExpiredNonces, now, batch); err != nil {
+			return err
+		}
+		if c.Logs != nil && c.LogRetention > 0 {
+			d.Logs, err = drain(ctx, c.Logs.DeleteLogsBefore, now.Add(-c.LogRetention), batch)
+		}
 		return err
 	})
 	return d, ran, err
@@ -83,9 +97,9 @@ func (c *Cleaner) Run(ctx context.Context, interval time.Duration) {
 			switch {
 			case err != nil && ctx.Err() == nil:
 				c.Log.Warn("housekeeping", slog.Any("err", err))
-			case ran && d.Families+d.Nonces > 0:
+			case ran && d.Families+d.Nonces+d.Logs > 0:
 				c.Log.Info("housekeeping: deleted expired records",
-					slog.Int("refresh_families", d.Families), slog.Int("nonces", d.Nonces))
+					slog.Int("refresh_families", d.Families), slog.Int("nonces", d.Nonces), slog.Int("log_events", d.Logs))
 			}
 		}
 	}

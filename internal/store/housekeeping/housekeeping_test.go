@@ -64,3 +64,33 @@ func TestRoundDeletesExpiredRecordsInBatches(t *testing.T) {
 		t.Fatalf("families left: %d", len(fams))
 	}
 }
+
+// The retention limit deletes older events in batches and keeps the rest;
+// without a limit every event stays.
+func TestRoundEnforcesLogRetention(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	now := time.Now()
+	var batch []*store.LogEvent
+	for i := range 5 {
+		batch = append(batch, &store.LogEvent{Date: now.Add(-time.Duration(31+i) * 24 * time.Hour), Type: "s", UserID: "old"})
+	}
+	batch = append(batch, &store.LogEvent{Date: now.Add(-29 * 24 * time.Hour), Type: "s", UserID: "kept"})
+	if err := s.AppendLogs(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	keepAll := &Cleaner{Store: s, Logs: s, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	if d, _, err := keepAll.Round(t.Context()); err != nil || d.Logs != 0 {
+		t.Fatalf("without retention: %+v, %v; want no event deleted", d, err)
+	}
+	c := &Cleaner{Store: s, Logs: s, LogRetention: DefaultLogRetention, Now: func() time.Time { return now },
+		Log: slog.New(slog.DiscardHandler), Batch: 2}
+	d, ran, err := c.Round(t.Context())
+	if err != nil || !ran || d.Logs != 5 {
+		t.Fatalf("Round = %+v, %v, %v; want 5 log events deleted", d, ran, err)
+	}
+	left, _ := s.LogsAfter(t.Context(), "", 10)
+	if len(left) != 1 || left[0].UserID != "kept" {
+		t.Fatalf("left: %d events", len(left))
+	}
+}
