@@ -47,6 +47,13 @@ type Config struct {
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
 
+	// LogRetentionDays is how many days the tenant's log keeps an event
+	// (0: forever).
+	LogRetentionDays int
+	// LogStream, when set, also writes every stored tenant log event as a
+	// JSON line to standard output ("stdout") or to this file (appended).
+	LogStream string
+
 	// IssuerExplicit says the issuer was chosen (by --issuer or --addr from
 	// any source) rather than left at its default.
 	IssuerExplicit bool
@@ -111,6 +118,17 @@ var Settings = []Setting{
 	{Name: "log-level", Env: "GATEHOUSE_LOG_LEVEL", Default: "info", Kind: "string",
 		Usage: "debug, info, warn or error (debug adds a detail line per request)",
 		set:   func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{Name: "log-retention-days", Env: "GATEHOUSE_LOG_RETENTION_DAYS", Default: "30", Kind: "int",
+		Usage: "days the tenant's log (/api/v2/logs) keeps an event; 0 keeps them forever",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.LogRetentionDays); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "log-stream", Env: "GATEHOUSE_LOG_STREAM", Kind: "string",
+		Usage: "also write each tenant log event as a JSON line (Auth0's shape) to stdout or to this file (created 0600, appended)",
+		set:   func(c *Config, v string) error { c.LogStream = v; return nil }},
 	{Env: "GATEHOUSE_SECRET", Secret: true,
 		Usage: "master secret that encrypts secrets at rest; required with PostgreSQL (the same on every node), generated into <database>.secret with SQLite when unset",
 		set:   func(c *Config, v string) error { c.Secret = v; return nil }},
@@ -261,6 +279,9 @@ func (c *Config) finish() error {
 	}
 	if c.BootstrapClientSecret != "" && len(c.BootstrapClientSecret) < 16 {
 		return errors.New("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET must be at least 16 characters")
+	}
+	if c.LogRetentionDays < 0 || c.LogRetentionDays > 36500 {
+		return fmt.Errorf("--log-retention-days %d: want 0 (keep forever) to 36500", c.LogRetentionDays)
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("--log-format %q: want json or text", c.LogFormat)

@@ -36,6 +36,13 @@ func TestParse(t *testing.T) {
 		{"bootstrap pair", nil, map[string]string{"GATEHOUSE_BOOTSTRAP_CLIENT_ID": "id", "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET": "0123456789abcdef"}, func(c Config) bool {
 			return c.BootstrapClientID == "id"
 		}, false},
+		{"log retention defaults to 30 days, no stream", nil, nil, func(c Config) bool {
+			return c.LogRetentionDays == 30 && c.LogStream == ""
+		}, false},
+		{"log retention and stream from env", nil, map[string]string{"GATEHOUSE_LOG_RETENTION_DAYS": "0", "GATEHOUSE_LOG_STREAM": "stdout"}, func(c Config) bool {
+			return c.LogRetentionDays == 0 && c.LogStream == "stdout"
+		}, false},
+		{"negative log retention", []string{"--log-retention-days", "-1"}, nil, nil, true},
 		{"bootstrap id alone", nil, map[string]string{"GATEHOUSE_BOOTSTRAP_CLIENT_ID": "id"}, nil, true},
 		{"short bootstrap secret", nil, map[string]string{"GATEHOUSE_BOOTSTRAP_CLIENT_ID": "id", "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET": "short"}, nil, true},
 		{"tls cert alone", []string{"--tls-cert", "c.pem"}, nil, nil, true},

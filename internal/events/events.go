@@ -1,8 +1,9 @@
 // Package events is where gatehouse says what happened to the tenant, in
 // Auth0's log-event vocabulary (type codes such as s, fp, fu, sepft,
 // sertft, ferrt, seccft, sapi). The login pipeline and the domain layer
-// emit into an Emitter; what an Emitter does with an event (a log line
-// today, the tenant's stored log and a stream later) is its own business.
+// emit into an Emitter; what an Emitter does with an event (a log line,
+// the tenant's stored log in internal/tenantlog, a JSON-lines stream) is
+// its own business.
 package events
 
 import (
@@ -30,6 +31,10 @@ const (
 	SuccessRevocation         = "srrt"   // a refresh token revoked
 	SuccessAPIOperation       = "sapi"   // a Management API change
 	FailedAPIOperation        = "fapi"   // a Management API change refused
+	SuccessSignup             = "ss"     // a user signed up
+	FailedSignup              = "fs"     // a signup refused
+	SuccessChangePassword     = "scp"    // a user's password changed
+	FailedChangePassword      = "fcp"    // a password change refused
 )
 
 // Event is one entry of the tenant's log. It never carries a secret, a

@@ -27,6 +27,7 @@ type Metrics struct {
 	logins       *prometheus.CounterVec
 	refreshReuse prometheus.Counter
 	storePing    prometheus.Histogram
+	logDropped   *prometheus.CounterVec
 }
 
 // New makes the collectors and registers them with the Go runtime and
@@ -60,11 +61,18 @@ func New() *Metrics {
 			Help:    "Time the store takes to answer the readiness probe's query.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
+		logDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_log_events_dropped_total",
+			Help: "Tenant log events not stored, by reason: buffer_full (the write queue was full), store_error (the store kept failing), after_close.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{"buffer_full", "store_error", "after_close"} {
+		m.logDropped.WithLabelValues(r)
 	}
 	for _, o := range []string{"success", "wrong_password", "unknown_user", "failed"} {
 		m.logins.WithLabelValues(o)
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.events, m.logins, m.refreshReuse, m.storePing,
+	m.registry.MustRegister(m.requests, m.duration, m.events, m.logins, m.refreshReuse, m.storePing, m.logDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +91,9 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
+
+// LogEventsDropped counts tenant log events that were not stored.
+func (m *Metrics) LogEventsDropped(reason string, n int) { m.logDropped.WithLabelValues(reason).Add(float64(n)) }
 
 // ObserveStorePing records how long the store took to answer the
 // readiness probe.

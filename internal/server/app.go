@@ -10,10 +10,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -40,7 +42,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/cache"
 	"github.com/gatehouse/gatehouse/internal/store/housekeeping"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/tenantlog"
 	"github.com/gatehouse/gatehouse/internal/tokens"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // App is a running gatehouse: its store, keys and HTTP handler.
@@ -65,6 +69,15 @@ type App struct {
 	mailer      notify.Mailer      // email (MFA codes); the log without an SMTP server
 	sms         notify.SMS         // text messages (MFA codes); the log without a provider
 	sandbox     *scripts.Sandbox   // runs rules, Actions and custom database scripts; made on first use
+	tenantLog   *tenantlog.Buffer  // the tenant's log: events stored in batches off the request path
+	logStream   io.Closer          // the --log-stream file, if one is open
+	logOpts     []func(*tenantlog.Options)
+}
+
+// WithTenantLog changes the tenant log's buffer options (tests make the
+// queue small, the flush slow, or the stream a buffer).
+func WithTenantLog(f func(*tenantlog.Options)) Option {
+	return func(a *App) { a.logOpts = append(a.logOpts, f) }
 }
 
 // WithNotifiers sends email and text messages (MFA codes) through mailer
@@ -162,16 +175,67 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 		o(app)
 	}
 	u, _ := url.Parse(cfg.Issuer)
+	app.Metrics = metrics.New()
+	if err := app.openTenantLog(u.Hostname()); err != nil {
+		return nil, err
+	}
 	app.Keys = keys.NewManager(st, u.Hostname(), app.now)
 	if err := app.Keys.Init(ctx); err != nil {
+		app.closeTenantLog()
 		return nil, err
 	}
 	if err := app.bootstrap(ctx); err != nil {
+		app.closeTenantLog()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	app.Handler = app.routes()
 	return app, nil
 }
+
+// openTenantLog starts the buffer that stores the tenant's log events and,
+// with --log-stream, opens the stream they are copied to.
+func (a *App) openTenantLog(hostname string) error {
+	o := tenantlog.Options{Store: a.Store, Hostname: hostname, Log: a.Log, Now: a.now, Dropped: a.Metrics.LogEventsDropped}
+	switch a.Config.LogStream {
+	case "":
+	case "stdout":
+		o.Stream = os.Stdout
+	default:
+		// Events name users and their IPs: the file is the owner's alone.
+		f, err := os.OpenFile(a.Config.LogStream, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("--log-stream: %w", err)
+		}
+		o.Stream, a.logStream = f, f
+	}
+	for _, f := range a.logOpts {
+		f(&o)
+	}
+	a.tenantLog = tenantlog.New(o)
+	a.Metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gatehouse_log_events_queued",
+		Help: "Tenant log events waiting to be stored.",
+	}, func() float64 { return float64(a.tenantLog.Queued()) }))
+	return nil
+}
+
+// closeTenantLog stores what the tenant log's buffer holds, stops it and
+// closes the stream.
+func (a *App) closeTenantLog() error {
+	if a.tenantLog == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := a.tenantLog.Close(ctx)
+	if a.logStream != nil {
+		err = errors.Join(err, a.logStream.Close())
+	}
+	return err
+}
+
+// FlushLogs stores every tenant log event emitted so far.
+func (a *App) FlushLogs(ctx context.Context) error { return a.tenantLog.Flush(ctx) }
 
 // openSealer loads the master secret: GATEHOUSE_SECRET, or for SQLite a
 // file next to the database, generated on first start.
@@ -221,7 +285,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
 	// Expired refresh families and used jtis go in the background, on one
 	// node at a time.
-	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log}
+	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log,
+		Logs: a.Store, LogRetention: time.Duration(a.Config.LogRetentionDays) * 24 * time.Hour}
 	go cleaner.Run(ctx, housekeeping.DefaultInterval)
 	if a.configCache != nil {
 		// Keys reload whenever another node moves the configuration
@@ -244,11 +309,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Every request has been answered: what they logged is stored now.
+	if err := a.tenantLog.Flush(shutdown); err != nil {
+		a.Log.Error("tenant log: flush at shutdown", slog.Any("err", err))
+	}
 	return nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stores the tenant log's last events, then releases the store.
+func (a *App) Close() error {
+	err := a.closeTenantLog()
+	return errors.Join(err, a.Store.Close())
+}
 
 // mgmtAudience is the Management API's identifier.
 func (a *App) mgmtAudience() string { return a.Config.Issuer + "api/v2/" }
@@ -270,12 +342,17 @@ func (s storeless) CheckUser(ctx context.Context, conn *store.Connection, user *
 }
 
 // emitter is where the pipeline and the domain layer send Auth0 log
-// events: the one an option set, else the process log.
+// events: the one an option set, else the process log; and the tenant's
+// stored log.
 func (a *App) emitter() events.Emitter {
+	var base events.Emitter = events.Log{Logger: a.Log}
 	if a.hooks.Events != nil {
-		return a.hooks.Events
+		base = a.hooks.Events
 	}
-	return events.Log{Logger: a.Log}
+	if a.tenantLog == nil {
+		return base
+	}
+	return events.Multi{base, a.tenantLog}
 }
 
 // routes is the whole route table.
@@ -287,7 +364,9 @@ func (a *App) routes() http.Handler {
 	// protection fills Guard, rules and Actions PostLogin, MFA the gate;
 	// events go to the log.
 	hooks := a.hooks
-	a.Metrics = metrics.New()
+	if a.Metrics == nil {
+		a.Metrics = metrics.New()
+	}
 	// logins by outcome and refresh reuse are counted from the events
 	hooks.Events = events.Multi{a.emitter(), a.Metrics.Events()}
 	if hooks.PostLogin == nil {
