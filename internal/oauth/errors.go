@@ -24,6 +24,9 @@ type Error struct {
 	// event, when set, is the Auth0 log event type the failure is logged
 	// as instead of the grant's own failure type (fp, fu, ferrt...).
 	event string
+	// user, when set, is the user the failed request was about, for the
+	// log event of a failure that ends before the exchange is known.
+	user string
 }
 
 func (e *Error) Error() string {
@@ -48,6 +51,13 @@ func (e *Error) WithCause(err error) *Error {
 func (e *Error) WithEvent(code string) *Error {
 	c := *e
 	c.event = code
+	return &c
+}
+
+// WithUser returns a copy of e whose log event names userID.
+func (e *Error) WithUser(userID string) *Error {
+	c := *e
+	c.user = userID
 	return &c
 }
 

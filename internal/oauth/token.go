@@ -113,6 +113,13 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 	}
 	client, method, err := h.Clients.Authenticate(ctx, req)
 	if err != nil {
+		// Logged under the client id the caller claimed (as Auth0 does),
+		// never with what it presented as proof.
+		claimed := req.ClientID
+		if claimed == "" && req.Basic != nil {
+			claimed = req.Basic.ClientID
+		}
+		h.emit(ctx, &trip{grant: grant, req: req, client: &store.Client{ClientID: truncate(claimed)}, userAgent: truncate(r.UserAgent())}, err)
 		return nil, err
 	}
 	ctx = trustForwardedFor(ctx, r, client, method)
@@ -269,6 +276,9 @@ func (h *Handler) emit(ctx context.Context, t *trip, err error) {
 	}
 	e.Description = oe.Description
 	e.Details["error"] = oe.Code
+	if e.UserID == "" {
+		e.UserID = oe.user
+	}
 	h.Hooks.Events.Emit(ctx, e)
 }
 

@@ -63,7 +63,8 @@ func (g *Refresh) Check(ctx context.Context, req *oauth.Request, client *store.C
 	x := &refreshExchange{g: g, client: client, family: f, presented: hash, now: g.Now(), scope: req.Scope,
 		leeway: time.Duration(client.RefreshToken.Leeway) * time.Second}
 	if err := x.judge(ctx); err != nil {
-		return nil, err
+		// A refused or reused token of a known family is logged under its user.
+		return nil, oauth.AsError(err).WithUser(f.UserID)
 	}
 	x.attempt = &oauth.Attempt{GrantType: req.GrantType, Client: client, UserID: f.UserID}
 	return x, nil
