@@ -1,7 +1,7 @@
 // Package mgmt serves the Auth0-compatible Management API v2 (/api/v2/...):
 // clients and their credentials, client grants, resource servers,
 // connections, users, signing keys, tenant settings, rules and rules
-// configs. It translates:
+// configs, and the tenant's log (read-only). It translates:
 // HTTP and JSON in (decoding into the tenant package's input types,
 // refusing text the stores would treat differently), a call to the
 // tenant's domain rules (tenant.Service), and its own response types out,
@@ -129,6 +129,10 @@ func routes() []route {
 		{"GET /api/v2/users/{id}", []string{"read:users"}, (*handler).getUser},
 		{"PATCH /api/v2/users/{id}", []string{"update:users", "update:users_app_metadata"}, (*handler).updateUser},
 		{"DELETE /api/v2/users/{id}", []string{"delete:users"}, (*handler).deleteUser},
+		{"GET /api/v2/users/{id}/logs", []string{"read:logs", "read:logs_users"}, (*handler).userLogs},
+
+		{"GET /api/v2/logs", []string{"read:logs", "read:logs_users"}, (*handler).listLogs},
+		{"GET /api/v2/logs/{id}", []string{"read:logs", "read:logs_users"}, (*handler).getLog},
 
 		{"GET /api/v2/keys/signing", []string{"read:signing_keys"}, (*handler).listSigningKeys},
 		{"GET /api/v2/keys/signing/{kid}", []string{"read:signing_keys"}, (*handler).getSigningKey},

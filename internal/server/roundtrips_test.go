@@ -14,7 +14,8 @@ import (
 // part many nodes share. Configuration (applications, APIs, connections,
 // tenant settings) is served from memory, so a password grant reads the
 // user and writes once; a refresh grant reads the family and the user and
-// writes once.
+// writes once. The tenant log's events are written in batches by a
+// background writer, outside every request's count.
 func TestRoundTripsPerGrant(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -84,6 +85,16 @@ func TestRoundTripsPerGrant(t *testing.T) {
 				return url.Values{"grant_type": {"client_credentials"},
 					"client_id": {m2m["client_id"].(string)}, "client_secret": {m2m["client_secret"].(string)}, "audience": {tn.API}}
 			}, func(map[string]any) {})
+
+			// The tenant log was on all along: every grant's events are
+			// stored, by the background writer, not in the requests above.
+			evs := storedLogs(t, e)
+			// (seccft: the four above and the harness's Management API token.)
+			for typ, want := range map[string]int{"sepft": 4, "sertft": 4, "seccft": 5} {
+				if n := len(ofType(evs, typ)); n != want {
+					t.Errorf("%d %s events stored, want %d", n, typ, want)
+				}
+			}
 		})
 	}
 }
