@@ -93,7 +93,9 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 }
 
 // LogEventsDropped counts tenant log events that were not stored.
-func (m *Metrics) LogEventsDropped(reason string, n int) { m.logDropped.WithLabelValues(reason).Add(float64(n)) }
+func (m *Metrics) LogEventsDropped(reason string, n int) {
+	m.logDropped.WithLabelValues(reason).Add(float64(n))
+}
 
 // ObserveStorePing records how long the store took to answer the
 // readiness probe.

@@ -229,7 +229,7 @@ func TestGracefulStopStoresTheTenantLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	app, err := server.Open(ctx, cfg, slog.New(slog.DiscardHandler),
-		server.WithTenantLog(func(o *tenantlog.Options) { o.FlushInterval, o.Batch = time.Hour, 1 << 20 }))
+		server.WithTenantLog(func(o *tenantlog.Options) { o.FlushInterval, o.Batch = time.Hour, 1<<20 }))
 	if err != nil {
 		t.Fatal(err)
 	}
