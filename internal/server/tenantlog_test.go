@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/tenantlog"
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -279,4 +280,54 @@ func TestGracefulStopStoresTheTenantLog(t *testing.T) {
 	if n != requests {
 		t.Fatalf("%d seccft events stored after a graceful stop, want %d", n, requests)
 	}
+}
+
+// slowLogs is the real store taking its time over each batch of events.
+type slowLogs struct {
+	store.Logs
+	delay time.Duration
+}
+
+func (s slowLogs) AppendLogs(ctx context.Context, evs []*store.LogEvent) error {
+	time.Sleep(s.delay)
+	return s.Logs.AppendLogs(ctx, evs)
+}
+
+// When the store cannot keep up, requests are not slowed: events that
+// find the queue full are dropped and counted in /metrics, and the rest
+// are stored.
+func TestFullTenantLogIsCountedInMetrics(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, testenv.WithServerOptions(server.WithTenantLog(func(o *tenantlog.Options) {
+		o.Capacity, o.Batch, o.Store = 1, 1, slowLogs{Logs: o.Store, delay: 300 * time.Millisecond}
+	})))
+	const requests = 20
+	for range requests {
+		status, body := e.PostForm("/oauth/token", url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {testenv.BootstrapID},
+			"client_secret": {testenv.BootstrapSecret}, "audience": {e.Issuer + "api/v2/"},
+		})
+		if status != 200 {
+			t.Fatalf("status %d %v", status, body)
+		}
+	}
+	resp, err := e.Client.Get(e.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var dropped float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, `gatehouse_log_events_dropped_total{reason="buffer_full"} `); ok {
+			json.Unmarshal([]byte(v), &dropped)
+		}
+	}
+	if dropped < 1 {
+		t.Fatalf("no dropped events counted:\n%s", b)
+	}
+	if !strings.Contains(string(b), "gatehouse_log_events_queued ") {
+		t.Error("/metrics lacks gatehouse_log_events_queued")
+	}
+	t.Logf("%v events dropped with a queue of 1 and a 300 ms store (%d requests)", dropped, requests)
 }
