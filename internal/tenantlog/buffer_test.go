@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
-func openStore(t *testing.T, path string) *sqlstore.Store {
+func openStore(t testing.TB, path string) *sqlstore.Store {
 	t.Helper()
 	sealer, _ := seal.New(bytes.Repeat([]byte{7}, 32))
 	s, err := sqlstore.Open(context.Background(), path, sealer)
@@ -271,4 +272,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// BenchmarkEmit prices what the tenant log adds to a request: turning an
+// event into its record and queueing it, beside the process log's line for
+// the same event (the reference, measured in the same run).
+func BenchmarkEmit(b *testing.B) {
+	e := events.Event{Type: events.SuccessExchangeRefresh, Date: time.Now(), ClientID: "abcdefghijklmnopqrstuvwxyz012345",
+		ClientName: "Seed App", IP: "192.0.2.1", UserAgent: "Go-http-client/1.1", UserID: "auth0|0123456789abcdef01234567",
+		Scope: "openid offline_access", Audience: "https://api.example.com/", Details: map[string]any{"grant_type": "refresh_token"}}
+	b.Run("process log line", func(b *testing.B) {
+		l := events.Log{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+		for b.Loop() {
+			l.Emit(context.Background(), e)
+		}
+	})
+	b.Run("tenant log queue", func(b *testing.B) {
+		s := openStore(b, filepath.Join(b.TempDir(), "l.db"))
+		buf := New(Options{Store: s, Capacity: 1 << 20, Batch: 1000})
+		defer buf.Close(context.Background())
+		for b.Loop() {
+			buf.Emit(context.Background(), e)
+		}
+		b.ReportMetric(float64(buf.Dropped()), "dropped")
+	})
 }
