@@ -359,7 +359,7 @@ func (a *App) emitter() events.Emitter {
 func (a *App) routes() http.Handler {
 	minter := a.minter()
 	ca := &oauth.ClientAuthenticator{Clients: a.Store, Nonces: a.Store, Audience: a.Config.Issuer, Now: a.now}
-	dir := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log})
+	dir := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log, Sandbox: a.scripts()})
 	// The hooks are the no-op defaults unless an option set them: attack
 	// protection fills Guard, rules and Actions PostLogin, MFA the gate;
 	// events go to the log.

@@ -12,7 +12,7 @@ import (
 // domain is the tenant's rules over this app's store: the Management API
 // and bootstrap both write through it.
 func (a *App) domain() *tenant.Service {
-	reg := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log})
+	reg := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log, Sandbox: a.scripts()})
 	return &tenant.Service{Store: a.Store, Strategies: reg, Hasher: a.Hasher, Now: a.now, Events: a.emitter(), Scripts: a.scripts()}
 }
 

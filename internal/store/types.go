@@ -201,10 +201,11 @@ type Connection struct {
 }
 
 // SecretOptionKeys are the connection option keys that hold secrets (an
-// LDAP service account's password, an upstream provider's client secret):
+// LDAP service account's password, an upstream provider's client secret, a
+// custom database's configuration values):
 // a backend seals them before the options reach disk, and the Management
 // API never shows them.
-var SecretOptionKeys = []string{"bind_password", "client_secret"}
+var SecretOptionKeys = []string{"bind_password", "client_secret", "configuration"}
 
 // EnabledFor reports whether clientID may log users in through c.
 func (c *Connection) EnabledFor(clientID string) bool {

@@ -8,8 +8,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/directory/ad"
+	"github.com/gatehouse/gatehouse/internal/directory/customdb"
 	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/passwords"
+	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -20,13 +22,18 @@ type Config struct {
 	// Limit bounds concurrent password hashes; nil means no bound.
 	Limit  *passwords.Limiter
 	Logger *slog.Logger
+	// Sandbox runs custom database scripts; nil serves database
+	// connections without them.
+	Sandbox *scripts.Sandbox
 }
 
-// New returns the registry of every built-in strategy: "auth0" (database)
-// and "ad" (AD/LDAP).
+// New returns the registry of every built-in strategy: "auth0" (database,
+// with custom database scripts when a sandbox is given) and "ad" (AD/LDAP).
 func New(c Config) directory.Registry {
-	return directory.NewRegistry(
-		&database.Strategy{Users: c.Users, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger},
-		&ad.Strategy{Users: c.Users, Logger: c.Logger},
-	)
+	db := &database.Strategy{Users: c.Users, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger}
+	var auth0 directory.Strategy = db
+	if c.Sandbox != nil {
+		auth0 = &customdb.Strategy{Strategy: db, Users: c.Users, Sandbox: c.Sandbox, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger}
+	}
+	return directory.NewRegistry(auth0, &ad.Strategy{Users: c.Users, Logger: c.Logger})
 }
