@@ -63,6 +63,7 @@ type App struct {
 	now         func() time.Time
 	storeOpts   []sqlstore.Option
 	configCache *cache.Store       // the configuration cache in front of Store, polled while serving
+	configPoll  time.Duration      // how often the cache polls the configuration version
 	limit       *passwords.Limiter // password hashes at once
 	hooks       oauth.Hooks        // the token pipeline's hook phases
 	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
@@ -112,6 +113,11 @@ func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now 
 func WithLogger(log *slog.Logger) Option {
 	return func(a *App) { a.Log = withRequestIDs(log) }
 }
+
+// WithConfigPoll sets how often the configuration cache polls the
+// configuration version (default cache.DefaultPoll). Tests make it long to
+// show that PostgreSQL's announcements alone keep nodes in step.
+func WithConfigPoll(d time.Duration) Option { return func(a *App) { a.configPoll = d } }
 
 // WithHooks fills the token pipeline's hook phases (guards, post-login,
 // the MFA gate, the events emitter); a nil field keeps its default.
@@ -289,13 +295,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Logs: a.Store, LogRetention: time.Duration(a.Config.LogRetentionDays) * 24 * time.Hour}
 	go cleaner.Run(ctx, housekeeping.DefaultInterval)
 	if a.configCache != nil {
-		// Keys reload whenever another node moves the configuration
-		// version, so a rotation made there reaches this node within a poll.
-		go a.configCache.Run(ctx, cache.DefaultPoll, func() {
-			if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Warn("reload signing keys", slog.Any("err", err))
+		// Keys reload whenever another node changes the configuration, so
+		// a rotation made there reaches this node as soon as PostgreSQL
+		// announces it (or within a poll). Compiled scripts need nothing:
+		// they are cached by the hash of their source, which the rules
+		// read through the configuration cache carry.
+		poll := a.configPoll
+		if poll <= 0 {
+			poll = cache.DefaultPoll
+		}
+		cacheDone := make(chan struct{})
+		go func() {
+			defer close(cacheDone)
+			a.configCache.Run(ctx, poll, func() {
+				if err := a.Keys.Reload(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Warn("reload signing keys", slog.Any("err", err))
+				}
+			})
+		}()
+		// After a shutdown, its listening connection is closed before
+		// Serve returns.
+		defer func() {
+			if ctx.Err() != nil {
+				<-cacheDone
 			}
-		})
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

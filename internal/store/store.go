@@ -107,6 +107,32 @@ type Versions interface {
 	ConfigVersion(ctx context.Context) (int64, error)
 }
 
+// ConfigChange announces one committed configuration write.
+type ConfigChange struct {
+	// Version is the configuration version the write produced.
+	Version int64
+	// Node is the id of the node that wrote it (its WatchConfig's NodeID),
+	// or "" for a writer that is not a node (psql, an older gatehouse).
+	Node string
+}
+
+// ConfigWatcher is implemented by stores that announce configuration
+// writes as they commit, so caches on every node can drop what changed at
+// once rather than at their next poll of ConfigVersion. It is optional: a
+// store without it (SQLite, one writing process) is only polled.
+type ConfigWatcher interface {
+	// NodeID identifies this store's own writes in the announcements.
+	NodeID() string
+	// WatchConfig calls changed for every announced write, this node's
+	// included, in commit order, until ctx ends. It keeps one connection
+	// for it and reconnects with backoff when it drops. status is called
+	// with nil each time the watch is (again) in place, and with the error
+	// each time it is lost or cannot be set up: announcements made between
+	// the two are missed. It returns errors.ErrUnsupported when the
+	// database cannot announce writes, and otherwise ctx's error.
+	WatchConfig(ctx context.Context, changed func(ConfigChange), status func(error)) error
+}
+
 // Clients stores applications.
 type Clients interface {
 	CreateClient(ctx context.Context, c *Client) error

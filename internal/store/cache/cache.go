@@ -1,10 +1,12 @@
 // Package cache keeps the tenant's configuration (applications, client
 // grants, APIs, connections, tenant settings, rules, bound Actions) in memory in front of a
 // store.Store, so the token endpoint's hot paths read none of it from the
-// database. The store's ConfigVersion, which every configuration write
-// advances on whichever node it happens, is polled in the background: a
-// change made through another node is seen within one poll interval, and a
-// change made through this one at once.
+// database. A change made through this node is seen at once. One made
+// through another node is seen when the database announces it (a store
+// that is a store.ConfigWatcher: PostgreSQL's LISTEN/NOTIFY, within
+// milliseconds of the commit), and otherwise at the next poll of the
+// store's ConfigVersion, which every configuration write advances on
+// whichever node it happens; the poll stays as the fallback.
 //
 // Every method of store.Store is written out here, none inherited by
 // embedding: adding a method to the contract breaks this package's build
@@ -35,12 +37,20 @@ type Store struct {
 	valid   bool   // false until the version is known, and after a failed check
 	version int64  // the configuration version the maps hold
 	gen     uint64 // advanced by every flush, so a read racing one is not kept
-	writes  uint64 // configuration writes through this node, so a poll racing one is not kept
-	clients map[string]result[store.Client]
-	grants  map[[2]string]result[store.ClientGrant]
-	apis    map[string]result[store.ResourceServer]
-	conns   map[string]result[store.Connection]
-	tenant  *store.TenantSettings
+	writes  uint64 // local writes and announcements recorded, so a poll racing one is not kept
+	// handled is the newest version another node's change was acted on
+	// for (flushed, onChange called): announcements up to it need nothing.
+	handled int64
+	// node is this node's id in the store's announcements ("" without).
+	node string
+	// changeMu runs one onChange at a time, whether a poll or an
+	// announcement called it.
+	changeMu sync.Mutex
+	clients  map[string]result[store.Client]
+	grants   map[[2]string]result[store.ClientGrant]
+	apis     map[string]result[store.ResourceServer]
+	conns    map[string]result[store.Connection]
+	tenant   *store.TenantSettings
 	// rules and rulesConfigs hold the whole lists (key: true), read on
 	// every login by the post-login phase.
 	rules        map[bool]result[[]*store.Rule]
@@ -69,12 +79,34 @@ func New(ctx context.Context, inner store.Store, log *slog.Logger) *Store {
 	return c
 }
 
-// Run polls the configuration version every interval until ctx ends.
-// onChange, when not nil, is called (on Run's goroutine) after a poll finds
-// that another node changed the configuration: the signing keys reload on
-// it, so a rotation reaches every node within a poll interval. Changes made
-// through this node do not call it; their writer knows about them.
+// Run keeps the cache current until ctx ends: it polls the configuration
+// version every interval and, when the store announces configuration
+// writes (store.ConfigWatcher), acts on each announcement from another
+// node as it arrives. onChange, when not nil, is called after another
+// node's change is seen: the signing keys reload on it, so a rotation
+// reaches every node within milliseconds (announced) or a poll interval.
+// Changes made through this node do not call it; their writer knows about
+// them. Run returns when ctx ends and its watcher has stopped.
 func (c *Store) Run(ctx context.Context, interval time.Duration, onChange func()) {
+	changed := func() {
+		if onChange != nil {
+			c.changeMu.Lock()
+			defer c.changeMu.Unlock()
+			onChange()
+		}
+	}
+	var watching sync.WaitGroup
+	if w, ok := c.inner.(store.ConfigWatcher); ok && w.NodeID() != "" {
+		c.mu.Lock()
+		c.node = w.NodeID()
+		c.mu.Unlock()
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			c.watch(ctx, w, changed)
+		}()
+	}
+	defer watching.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -82,11 +114,88 @@ func (c *Store) Run(ctx context.Context, interval time.Duration, onChange func()
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if c.poll(ctx) && onChange != nil {
-				onChange()
+			if c.poll(ctx) {
+				changed()
 			}
 		}
 	}
+}
+
+// watch acts on the store's announcements until ctx ends.
+func (c *Store) watch(ctx context.Context, w store.ConfigWatcher, changed func()) {
+	var lost error // the watch is down since this error
+	connectedOnce := false
+	status := func(err error) {
+		switch {
+		case err != nil:
+			if lost == nil && ctx.Err() == nil {
+				c.log.Warn("configuration cache: lost the change announcements; polling until they are back", slog.Any("err", err))
+			}
+			lost = err
+		case !connectedOnce:
+			// Changes made between New and now were not announced to us.
+			connectedOnce = true
+			if c.poll(ctx) {
+				changed()
+			}
+		case lost != nil:
+			// Announcements made while the watch was down are lost: drop
+			// everything rather than trust the version alone.
+			c.log.Info("configuration cache: change announcements are back")
+			lost = nil
+			c.resync(ctx)
+			changed()
+		}
+	}
+	err := w.WatchConfig(ctx, func(ch store.ConfigChange) {
+		if c.announced(ch) {
+			changed()
+		}
+	}, status)
+	if err != nil && ctx.Err() == nil {
+		c.log.Info("configuration cache: the store does not announce changes; polling only", slog.Any("err", err))
+	}
+}
+
+// announced records a configuration write the store announced and reports
+// whether it is another node's change not yet acted on. This node's own
+// writes are skipped: afterWrite has flushed for them. Another node's is
+// acted on even when the version it carries is no newer than the cache's:
+// afterWrite records the version it reads after a local write, and a write
+// from another node committed in between is inside that version though
+// nothing here reloaded for it (the keys, say). Polling alone cannot tell
+// the two apart; the announcement's node id can.
+func (c *Store) announced(ch store.ConfigChange) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch.Node != "" && ch.Node == c.node {
+		return false
+	}
+	if ch.Version <= c.handled {
+		return false // a poll or an earlier announcement reloaded after it
+	}
+	c.handled = ch.Version
+	c.writes++
+	if c.valid && ch.Version > c.version {
+		c.version = ch.Version
+	}
+	c.flushLocked()
+	return true
+}
+
+// resync drops everything and reads the version again.
+func (c *Store) resync(ctx context.Context) {
+	v, err := c.inner.ConfigVersion(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	c.flushLocked()
+	if err != nil {
+		c.valid = false
+		return
+	}
+	c.version, c.valid = v, true
+	c.handled = max(c.handled, v)
 }
 
 // poll checks the version and reports whether it changed.
@@ -112,6 +221,9 @@ func (c *Store) poll(ctx context.Context) (changed bool) {
 	case !c.valid || v != c.version:
 		changed = c.valid && v != c.version
 		c.version, c.valid = v, true
+		if changed {
+			c.handled = max(c.handled, v)
+		}
 		c.flushLocked()
 	}
 	return changed

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,6 +28,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/migrations"
 )
@@ -65,6 +67,9 @@ type Store struct {
 	lastPrune atomic.Int64
 	// housekeeping is the clean-up's lock on SQLite (see Exclusive).
 	housekeeping sync.Mutex
+	// node names this store's writes in configuration announcements
+	// (PostgreSQL); dsn is where WatchConfig connects.
+	node, dsn string
 
 	clients         *table[store.Client]
 	grants          *table[store.ClientGrant]
@@ -215,6 +220,18 @@ func createOwnerOnly(path string) error {
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
+	// Every connection carries the node's id as gatehouse.node, which the
+	// configuration triggers put in their NOTIFY payload (migration 0013).
+	s.node = ids.Alnum(16)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return fmt.Errorf("postgres: parse URL: %w", err)
+	}
+	q := u.Query()
+	q.Set(nodeSetting, s.node)
+	u.RawQuery = q.Encode()
+	dsn = u.String()
+	s.dsn = dsn
 	db, err := sql.Open(s.postgresDriver, dsn)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,3 +151,23 @@ func TestUseNoncePrunesExpiredNoncesAtMostOncePerInterval(t *testing.T) {
 }
 
 func isConflict(err error) bool { return err != nil && errors.Is(err, store.ErrConflict) }
+
+func FuzzParseConfigChange(f *testing.F) {
+	for _, s := range []string{"12 abcdef", "7 ", "7", "", "x y", "-1 n", "99999999999999999999 n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		c, ok := parseConfigChange(payload)
+		if !ok {
+			return
+		}
+		if c.Version <= 0 {
+			t.Fatalf("%q parsed as version %d", payload, c.Version)
+		}
+		// What parses is what the trigger would have written for it.
+		again, ok := parseConfigChange(strconv.FormatInt(c.Version, 10) + " " + c.Node)
+		if !ok || again != c {
+			t.Fatalf("%q: %+v, then %+v", payload, c, again)
+		}
+	})
+}
