@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,30 +28,78 @@ func bodyLimit(path string) int64 {
 	return oauth.MaxBodyBytes
 }
 
-// limitBodies answers 413 before reading a body whose declared length is
-// over the route's limit. A client that sent Expect: 100-continue then never
-// sends the body (no 100 Continue goes out); one that sends it at once has
-// it read and discarded, up to maxDrainBytes, after the 413 is on the wire.
-// Either way the client reads the 413 instead of a reset connection, which
-// is what closing on an unread body produces. Bodies without a declared
-// length are cut at the limit by the handlers as they read.
+// limitBodies answers 413 for a body over the route's limit, in the
+// route's JSON error shape, whichever check the handler would make first.
+//
+// A declared length over the limit is refused before reading: a client
+// that sent Expect: 100-continue then never sends the body (no 100 Continue
+// goes out); one that sends it at once has it read and discarded, up to
+// maxDrainBytes, after the 413 is on the wire. Either way the client reads
+// the 413 instead of a reset connection, which is what closing on an unread
+// body produces.
+//
+// A body without a declared length (chunked) is read here up to one byte
+// past the limit before the handler runs: within it, the handler gets it
+// from memory; past it, the answer is the same 413, and the rest is drained
+// the same way. Without this, a handler that checks a bearer token before
+// reading would answer 401 to what is really too large, or a parser would
+// report the cut body as malformed.
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := bodyLimit(r.URL.Path)
+		if r.ContentLength == -1 {
+			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			if err != nil {
+				// The client stopped sending or sent broken chunks.
+				w.Header().Set("Connection", "close")
+				writeBadBody(w, r.URL.Path)
+				return
+			}
+			if int64(len(body)) <= limit {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				next.ServeHTTP(w, r)
+				return
+			}
+			tooLarge(w, r, limit, true, maxDrainBytes)
+			return
+		}
 		if r.ContentLength <= limit {
 			next.ServeHTTP(w, r)
 			return
 		}
 		expecting := strings.EqualFold(r.Header.Get("Expect"), "100-continue")
-		drain := !expecting && r.ContentLength <= maxDrainBytes
-		if !drain {
-			w.Header().Set("Connection", "close")
-		}
-		writeTooLarge(w, r.URL.Path, limit)
-		if drain {
-			http.NewResponseController(w).Flush()
-			io.CopyN(io.Discard, r.Body, maxDrainBytes)
-		}
+		tooLarge(w, r, limit, !expecting && r.ContentLength <= maxDrainBytes, maxDrainBytes)
+	})
+}
+
+// tooLarge writes the 413 and, when drain is set, reads and discards up to
+// n more bytes of the body so the client sees the answer; when the body
+// may be longer than that, the connection is closed after the answer.
+func tooLarge(w http.ResponseWriter, r *http.Request, limit int64, drain bool, n int64) {
+	if !drain || r.ContentLength == -1 {
+		// A chunked body's length is unknown: past the drain, close.
+		w.Header().Set("Connection", "close")
+	}
+	writeTooLarge(w, r.URL.Path, limit)
+	if drain {
+		http.NewResponseController(w).Flush()
+		io.CopyN(io.Discard, r.Body, n)
+	}
+}
+
+// writeBadBody answers 400 for a body that could not be read.
+func writeBadBody(w http.ResponseWriter, path string) {
+	if !strings.HasPrefix(path, "/api/v2/") {
+		oauth.WriteError(w, oauth.Errorf(http.StatusBadRequest, "invalid_request", "The request body could not be read"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]any{
+		"statusCode": http.StatusBadRequest,
+		"error":      "Bad Request",
+		"message":    "The request body could not be read",
+		"errorCode":  "invalid_body",
 	})
 }
 
