@@ -1,7 +1,9 @@
 // Package metrics owns gatehouse's Prometheus metrics: HTTP requests by
-// route and status with their latency, tenant events (logins by outcome,
-// token exchanges, refresh-token reuse) counted from the events stream, and
-// the Go runtime and process collectors. One Metrics per App, on its own
+// route and status with their latency, token requests by grant type and
+// status with per-grant latency, password-hash time and the hash queue,
+// store latency per operation, tenant events (logins by outcome, token
+// exchanges, refresh-token reuse) counted from the events stream, and the
+// Go runtime and process collectors. One Metrics per App, on its own
 // registry, so tests can run many servers in one process.
 package metrics
 
@@ -28,6 +30,13 @@ type Metrics struct {
 	refreshReuse prometheus.Counter
 	storePing    prometheus.Histogram
 	logDropped   *prometheus.CounterVec
+	// the token endpoint, per grant type
+	tokenRequests *prometheus.CounterVec
+	tokenDuration *prometheus.HistogramVec
+	// password hashing and its limiter
+	hashDuration prometheus.Histogram
+	// the database under the configuration cache, per operation
+	storeDuration *prometheus.HistogramVec
 }
 
 // New makes the collectors and registers them with the Go runtime and
@@ -61,6 +70,25 @@ func New() *Metrics {
 			Help:    "Time the store takes to answer the readiness probe's query.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
+		tokenRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_token_requests_total",
+			Help: "Token endpoint requests answered, by grant type (\"unsupported\" for any other) and status code.",
+		}, []string{"grant_type", "status"}),
+		tokenDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_token_request_duration_seconds",
+			Help:    "Time to answer a token endpoint request, by grant type.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"grant_type"}),
+		hashDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gatehouse_password_hash_duration_seconds",
+			Help:    "Time one password hash or verification takes, not counting the wait for a slot.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
+		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_store_duration_seconds",
+			Help:    "Time the database takes per store operation (under the configuration cache).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"op"}),
 		logDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_log_events_dropped_total",
 			Help: "Tenant log events not stored, by reason: buffer_full (the write queue was full), store_error (the store kept failing), after_close.",
@@ -73,6 +101,7 @@ func New() *Metrics {
 		m.logins.WithLabelValues(o)
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.events, m.logins, m.refreshReuse, m.storePing, m.logDropped,
+		m.tokenRequests, m.tokenDuration, m.hashDuration, m.storeDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,6 +124,37 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 // LogEventsDropped counts tenant log events that were not stored.
 func (m *Metrics) LogEventsDropped(reason string, n int) {
 	m.logDropped.WithLabelValues(reason).Add(float64(n))
+}
+
+// ObserveToken counts and times one token endpoint request (see
+// oauth.Handler.Observe).
+func (m *Metrics) ObserveToken(grantType string, status int, d time.Duration) {
+	m.tokenRequests.WithLabelValues(grantType, strconv.Itoa(status)).Inc()
+	m.tokenDuration.WithLabelValues(grantType).Observe(d.Seconds())
+}
+
+// ObserveHash records one password hash's time (see passwords.Limiter).
+func (m *Metrics) ObserveHash(d time.Duration) { m.hashDuration.Observe(d.Seconds()) }
+
+// HashQueue is what the hash gauges read: passwords.Limiter.
+type HashQueue interface {
+	Waiting() int
+	Running() int
+}
+
+// WatchHashQueue publishes q's queue depth and running hashes as gauges,
+// read at each scrape.
+func (m *Metrics) WatchHashQueue(q HashQueue) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_password_hash_queue_depth",
+			Help: "Password checks waiting for a hashing slot.",
+		}, func() float64 { return float64(q.Waiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_password_hashes_in_progress",
+			Help: "Password hashes running now (at most --hash-concurrency).",
+		}, func() float64 { return float64(q.Running()) }),
+	)
 }
 
 // ObserveStorePing records how long the store took to answer the

@@ -40,6 +40,11 @@ type Hooks struct {
 // Handler serves POST /oauth/token (the dispatcher of the pipeline the
 // package doc draws) and POST /oauth/revoke.
 type Handler struct {
+	// Observe, when set, is told of every answered token request: the
+	// grant type (one this handler serves, else "unsupported"), the
+	// status and how long it took. Prometheus's per-grant series use it.
+	Observe func(grantType string, status int, d time.Duration)
+
 	Clients  *ClientAuthenticator
 	Grants   map[string]Grant
 	Minter   *tokens.Minter
@@ -81,7 +86,16 @@ func NewHandler(ca *ClientAuthenticator, m *tokens.Minter, s Stores, now func() 
 
 // Token serves POST /oauth/token.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
-	resp, err := h.token(r)
+	start := time.Now()
+	grantType := "unsupported"
+	resp, err := h.token(r, &grantType)
+	if h.Observe != nil {
+		status := http.StatusOK
+		if err != nil {
+			status = AsError(err).Status
+		}
+		defer func() { h.Observe(grantType, status, time.Since(start)) }()
+	}
 	if err != nil {
 		e := AsError(err)
 		level := slog.LevelInfo
@@ -98,7 +112,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 
 // token runs the parse and client phases, then the grant's road, and
 // logs the outcome as the grant's events.
-func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
+func (h *Handler) token(r *http.Request, grantType *string) (*TokenResponse, error) {
 	ctx := r.Context()
 	req, perr := ParseRequest(r)
 	if perr != nil {
@@ -111,6 +125,7 @@ func (h *Handler) token(r *http.Request) (*TokenResponse, error) {
 	if !ok {
 		return nil, Errorf(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: %s", truncate(req.GrantType))
 	}
+	*grantType = req.GrantType // bounded: only the grants served get through
 	client, method, err := h.Clients.Authenticate(ctx, req)
 	if err != nil {
 		// Logged under the client id the caller claimed (as Auth0 does),

@@ -22,7 +22,16 @@ type Limiter struct {
 	maxWaiting int64
 	maxWait    time.Duration
 	done       atomic.Int64 // hashes finished, for TrimWhenIdle
+	// Observe, when set before use, is told how long each hash took
+	// (not counting the wait for a slot).
+	Observe func(time.Duration)
 }
+
+// Waiting returns how many callers wait for a slot now.
+func (l *Limiter) Waiting() int { return int(l.waiting.Load()) }
+
+// Running returns how many hashes run now.
+func (l *Limiter) Running() int { return len(l.slots) }
 
 // NewLimiter allows n concurrent hashes, queue callers waiting, each for at
 // most maxWait.
@@ -57,7 +66,13 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 		}
 	}
 	defer func() { <-l.slots; l.done.Add(1) }()
+	if l.Observe == nil {
+		fn()
+		return nil
+	}
+	start := time.Now()
 	fn()
+	l.Observe(time.Since(start))
 	return nil
 }
 

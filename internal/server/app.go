@@ -146,8 +146,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	configCache := cache.New(ctx, st, log)
-	app, err := assemble(ctx, cfg, configCache, log, opts)
+	// The metrics exist before the store is wrapped: store latency is
+	// timed under the cache, where the database is.
+	m := metrics.New()
+	configCache := cache.New(ctx, m.TimeStore(st), log)
+	app, err := assemble(ctx, cfg, configCache, log, append([]Option{func(a *App) { a.Metrics = m }}, opts...))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -181,7 +184,9 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 		o(app)
 	}
 	u, _ := url.Parse(cfg.Issuer)
-	app.Metrics = metrics.New()
+	if app.Metrics == nil {
+		app.Metrics = metrics.New()
+	}
 	if err := app.openTenantLog(u.Hostname()); err != nil {
 		return nil, err
 	}
@@ -391,6 +396,8 @@ func (a *App) routes() http.Handler {
 	if a.Metrics == nil {
 		a.Metrics = metrics.New()
 	}
+	a.limit.Observe = a.Metrics.ObserveHash
+	a.Metrics.WatchHashQueue(a.limit)
 	// logins by outcome and refresh reuse are counted from the events
 	hooks.Events = events.Multi{a.emitter(), a.Metrics.Events()}
 	if hooks.PostLogin == nil {
@@ -413,6 +420,7 @@ func (a *App) routes() http.Handler {
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFAOOB},
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFARecoveryCode},
 	)
+	token.Observe = a.Metrics.ObserveToken
 	management := mgmt.New(mgmt.Config{
 		Store:  a.Store,
 		Issuer: a.Config.Issuer,

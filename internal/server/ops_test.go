@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,4 +62,83 @@ func TestMetricsCountLogins(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// TestMetricsPerGrantHashAndStore scrapes /metrics after a few grants and
+// finds the per-grant counts and latency histograms, the password-hash time
+// and queue gauges, and the store's latency per operation, with counts
+// that match what was sent.
+func TestMetricsPerGrantHashAndStore(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	_, body := e.PasswordGrant(tn, nil)
+	e.PasswordGrant(tn, nil)
+	e.PasswordGrant(tn, url.Values{"password": {"wrong password"}})
+	mustRefresh(t, e, tn, body["refresh_token"].(string))
+	if status, _ := e.PostForm("/oauth/token", url.Values{"grant_type": {"urn:example:made-up"}}); status != 400 {
+		t.Fatalf("unsupported grant: %d", status)
+	}
+
+	series := scrape(t, e)
+	exact := map[string]float64{
+		`gatehouse_token_requests_total{grant_type="password",status="200"}`:               2,
+		`gatehouse_token_requests_total{grant_type="password",status="403"}`:               1,
+		`gatehouse_token_requests_total{grant_type="refresh_token",status="200"}`:          1,
+		`gatehouse_token_requests_total{grant_type="client_credentials",status="200"}`:     1,
+		`gatehouse_token_requests_total{grant_type="unsupported",status="400"}`:            1,
+		`gatehouse_token_request_duration_seconds_count{grant_type="password"}`:            3,
+		`gatehouse_token_request_duration_seconds_count{grant_type="refresh_token"}`:       1,
+		`gatehouse_token_request_duration_seconds_bucket{grant_type="password",le="+Inf"}`: 3,
+		`gatehouse_password_hash_queue_depth`:                                              0,
+		`gatehouse_password_hashes_in_progress`:                                            0,
+	}
+	for name, want := range exact {
+		if got, ok := series[name]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
+	atLeast := map[string]float64{
+		// the three logins hash once each, under the limiter
+		`gatehouse_password_hash_duration_seconds_count`:                      3,
+		`gatehouse_store_duration_seconds_count{op="user_by_identifier"}`:     3,
+		`gatehouse_store_duration_seconds_count{op="get_refresh_family"}`:     1,
+		`gatehouse_store_duration_seconds_count{op="record_login"}`:           2,
+		`gatehouse_store_duration_seconds_count{op="replace_refresh_family"}`: 1,
+		`gatehouse_store_duration_seconds_count{op="config_version"}`:         1,
+		`gatehouse_token_request_duration_seconds_sum{grant_type="password"}`: 0.0001,
+		`gatehouse_password_hash_duration_seconds_sum`:                        0.0001,
+		`gatehouse_store_duration_seconds_sum{op="user_by_identifier"}`:       0.000001,
+	}
+	for name, low := range atLeast {
+		if got, ok := series[name]; !ok || got < low {
+			t.Errorf("%s = %v (present %v), want at least %v", name, got, ok, low)
+		}
+	}
+}
+
+// scrape reads /metrics into a map from series (name and labels, as
+// printed) to value.
+func scrape(t *testing.T, e *testenv.Env) map[string]float64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.URL+"/metrics", nil)
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
 }
