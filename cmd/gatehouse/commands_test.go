@@ -64,13 +64,40 @@ func TestKeysRotate(t *testing.T) {
 	if err := run(context.Background(), []string{"keys", "rotate", "--database", db}, noEnv, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	kid := strings.TrimSuffix(strings.TrimPrefix(out.String(), "Signing key "), " is now current.\n")
+	kid := strings.TrimSuffix(strings.TrimPrefix(out.String(), "Signing key "), " (RS256) is now current.\n")
 	if kid == "" || !strings.Contains(jwks1, kid) {
 		t.Fatalf("rotated to %q, not the published next key:\n%s", out.String(), jwks1)
 	}
 	serveUntilHealthy(t, []string{"--database", db}, noEnv, func(base string) { _, jwks2 = get(t, base+"/.well-known/jwks.json") })
 	if jwks1 == jwks2 || !strings.Contains(jwks2, kid) {
 		t.Errorf("JWKS did not move with the rotation")
+	}
+}
+
+// TestKeysRotateAlg rotates the ES256 keys: the first rotation makes a
+// fresh key current and publishes a next one, which the second promotes.
+// An unknown algorithm is refused naming the flag.
+func TestKeysRotateAlg(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "gatehouse.db")
+	serveUntilHealthy(t, []string{"--database", db}, noEnv, func(string) {})
+	rotate := func() string {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"keys", "rotate", "--alg", "ES256", "--database", db}, noEnv, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(strings.TrimPrefix(out.String(), "Signing key "), " (ES256) is now current.\n")
+	}
+	first := rotate()
+	var jwks string
+	serveUntilHealthy(t, []string{"--database", db}, noEnv, func(base string) { _, jwks = get(t, base+"/.well-known/jwks.json") })
+	second := rotate()
+	if first == "" || second == first || !strings.Contains(jwks, first) || !strings.Contains(jwks, second) {
+		t.Fatalf("rotations %q then %q; the JWKS between them:\n%s", first, second, jwks)
+	}
+	err := run(context.Background(), []string{"keys", "rotate", "--alg", "HS256", "--database", db}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--alg") {
+		t.Fatalf("--alg HS256: %v", err)
 	}
 }
 

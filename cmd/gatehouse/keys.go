@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -22,14 +24,19 @@ func (e *env) keysCommand() *cobra.Command {
 			return usageError{fmt.Errorf("missing subcommand (see gatehouse keys --help)")}
 		},
 	}
-	rotate, flags := e.settingsCommand("rotate", "Make the next RS256 signing key current",
-		"Make the next RS256 signing key current (it has been in the JWKS all along, so APIs already trust it); the\n"+
-			"current key stays published as the previous one. Running servers on the same database pick the change up\n"+
-			"within a second. The same as POST /api/v2/keys/signing/rotate.")
+	rotate, flags := e.settingsCommand("rotate", "Make the next signing key current",
+		"Make the next signing key of an algorithm (--alg: RS256, PS256 or ES256) current (it has been in the JWKS\n"+
+			"all along, so APIs already trust it) and publish a new next key; the current key stays published as the\n"+
+			"previous one until revoked. Running servers on the same database pick the change up at once on\n"+
+			"PostgreSQL, within a second on SQLite. The same as POST /api/v2/keys/signing/rotate?alg=ALG.")
+	alg := rotate.Flags().String("alg", "RS256", "the algorithm whose keys rotate: RS256, PS256 or ES256")
 	rotate.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := e.load(flags)
 		if err != nil {
 			return usageError{err}
+		}
+		if !slices.Contains(keys.Algorithms, jose.SignatureAlgorithm(*alg)) {
+			return usageError{fmt.Errorf("--alg: %q is not one of RS256, PS256, ES256", *alg)}
 		}
 		if err := requireExistingDatabase(cfg, ""); err != nil {
 			return err
@@ -44,11 +51,11 @@ func (e *env) keysCommand() *cobra.Command {
 		if err := m.Init(cmd.Context()); err != nil {
 			return err
 		}
-		k, err := m.Rotate(cmd.Context())
+		k, err := m.RotateAlg(cmd.Context(), jose.SignatureAlgorithm(*alg))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "Signing key %s is now current.\n", k.KID)
+		fmt.Fprintf(e.stdout, "Signing key %s (%s) is now current.\n", k.KID, *alg)
 		return nil
 	}
 	keysCmd.AddCommand(rotate)

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,8 +36,9 @@ const rsaBits = 2048
 // Algorithms an API may have its access tokens signed with, besides HS256
 // (which uses the API's own secret). RS256 is the tenant's main algorithm:
 // it signs ID tokens and the Management API's tokens, and its keys rotate.
-// PS256 and ES256 each have a key of their own, so every key is pinned to
+// PS256 and ES256 each have keys of their own, so every key is pinned to
 // one algorithm in the JWKS; ES256 signs several times faster than RS256.
+// Every algorithm's keys rotate and revoke the same way (RotateAlg).
 var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256}
 
 // Key is a parsed signing key.
@@ -187,20 +189,36 @@ func (m *Manager) JWKS() []byte {
 	return m.jwks
 }
 
-// Rotate makes the next RS256 key current, the current key previous (still
-// published, so tokens it signed keep verifying), drops the old previous
-// key's previous flag, and generates a new next key.
+// Rotate rotates the RS256 keys (see RotateAlg).
 func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
+	return m.RotateAlg(ctx, jose.RS256)
+}
+
+// ErrUnknownAlgorithm is returned for an algorithm with no keys here.
+var ErrUnknownAlgorithm = errors.New("keys: not a signing algorithm of this tenant")
+
+// RotateAlg rotates the keys of alg (RS256, PS256 or ES256): the next key
+// becomes current, the current key previous (still published, so tokens it
+// signed keep verifying), the old previous key loses its flag (it stays in
+// the JWKS until revoked), and a new next key is made and published, so
+// consumers that cache the JWKS know it before it signs. A set without a
+// next key (the PS256 and ES256 keys a first start makes) has a fresh one
+// made current at once.
+func (m *Manager) RotateAlg(ctx context.Context, alg jose.SignatureAlgorithm) (*store.SigningKey, error) {
+	if !slices.Contains(Algorithms, alg) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownAlgorithm, alg)
+	}
 	var promoted *store.SigningKey
 	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
+		promoted = nil
 		now := m.now().UTC()
-		fresh, err := m.generate(jose.RS256, now)
+		fresh, err := m.generate(alg, now)
 		if err != nil {
 			return nil, err
 		}
 		fresh.Next = true
 		for _, k := range ks {
-			if k.Alg != string(jose.RS256) {
+			if k.Alg != string(alg) {
 				continue
 			}
 			switch {
@@ -214,22 +232,26 @@ func (m *Manager) Rotate(ctx context.Context) (*store.SigningKey, error) {
 			}
 		}
 		if promoted == nil {
-			return nil, errors.New("no next key to promote")
+			if promoted, err = m.generate(alg, now); err != nil {
+				return nil, err
+			}
+			promoted.Current, promoted.CurrentSince = true, &now
+			ks = append(ks, promoted)
 		}
 		return append(ks, fresh), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("keys: rotate: %w", err)
+		return nil, fmt.Errorf("keys: rotate %s: %w", alg, err)
 	}
 	return promoted, m.Reload(ctx)
 }
 
-// ErrNotRevocable is returned by Revoke for a key that is not the previous
-// RS256 key: the current and next keys sign (or will sign) tokens.
+// ErrNotRevocable is returned by Revoke for a key that is not a previous
+// key: the current and next keys sign (or will sign) tokens.
 var ErrNotRevocable = errors.New("keys: only the previous signing key can be revoked")
 
-// Revoke withdraws the previous RS256 key: it leaves the JWKS, so tokens it
-// signed stop verifying, and it can never return.
+// Revoke withdraws a previous key, of any algorithm: it leaves the JWKS,
+// so tokens it signed stop verifying, and it can never return.
 func (m *Manager) Revoke(ctx context.Context, kid string) (*store.SigningKey, error) {
 	var revoked *store.SigningKey
 	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {

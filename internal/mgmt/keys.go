@@ -7,15 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// signingKey is Auth0's signing key object. Only the tenant's RS256 keys are
-// listed, as Auth0 has no others; the PS256 and ES256 keys of APIs that
-// chose those algorithms do not rotate.
+// signingKey is Auth0's signing key object. The list shows the tenant's
+// RS256 keys, as Auth0 has no others; gatehouse's PS256 and ES256 keys (for
+// APIs that chose those algorithms) are listed and rotated with ?alg=, and
+// fetched and revoked by kid like any other.
 type signingKey struct {
 	KID          string `json:"kid"`
 	Cert         string `json:"cert"`
@@ -51,14 +55,28 @@ func keyView(k *store.SigningKey) signingKey {
 	return v
 }
 
-func (h *handler) rs256Keys(r *http.Request) ([]*store.SigningKey, error) {
+// algParam reads the ?alg= extension: RS256 (the default), PS256 or ES256.
+func algParam(r *http.Request) (jose.SignatureAlgorithm, error) {
+	alg := jose.SignatureAlgorithm(r.URL.Query().Get("alg"))
+	if alg == "" {
+		return jose.RS256, nil
+	}
+	if !slices.Contains(keys.Algorithms, alg) {
+		return "", invalidQuery("alg", "Must be one of RS256, PS256, ES256")
+	}
+	return alg, nil
+}
+
+// signingKeys returns the stored keys of alg, or of every algorithm when
+// alg is empty.
+func (h *handler) signingKeys(r *http.Request, alg jose.SignatureAlgorithm) ([]*store.SigningKey, error) {
 	all, err := h.cfg.Store.ListSigningKeys(r.Context())
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}
 	var out []*store.SigningKey
 	for _, k := range all {
-		if k.Alg == "RS256" {
+		if alg == "" || k.Alg == string(alg) {
 			out = append(out, k)
 		}
 	}
@@ -66,7 +84,11 @@ func (h *handler) rs256Keys(r *http.Request) ([]*store.SigningKey, error) {
 }
 
 func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	ks, err := h.rs256Keys(r)
+	alg, err := algParam(r)
+	if err != nil {
+		return err
+	}
+	ks, err := h.signingKeys(r, alg)
 	if err != nil {
 		return err
 	}
@@ -79,7 +101,7 @@ func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request, _ Prin
 }
 
 func (h *handler) getSigningKey(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	ks, err := h.rs256Keys(r)
+	ks, err := h.signingKeys(r, "")
 	if err != nil {
 		return err
 	}
@@ -96,7 +118,11 @@ func (h *handler) rotateSigningKey(w http.ResponseWriter, r *http.Request, _ Pri
 	if h.cfg.Keys == nil {
 		return errors.New("rotate signing key: no key manager")
 	}
-	k, err := h.cfg.Keys.Rotate(r.Context())
+	alg, err := algParam(r)
+	if err != nil {
+		return err
+	}
+	k, err := h.cfg.Keys.RotateAlg(r.Context(), alg)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/input"
@@ -68,8 +70,8 @@ type Config struct {
 
 // KeyRotator is what the signing-key endpoints need of the key manager.
 type KeyRotator interface {
-	// Rotate makes the next key current and returns it.
-	Rotate(ctx context.Context) (*store.SigningKey, error)
+	// RotateAlg makes alg's next key current and returns it.
+	RotateAlg(ctx context.Context, alg jose.SignatureAlgorithm) (*store.SigningKey, error)
 	// Revoke withdraws the previous key; any other is refused with
 	// keys.ErrNotRevocable.
 	Revoke(ctx context.Context, kid string) (*store.SigningKey, error)
