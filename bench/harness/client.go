@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,10 +56,23 @@ func NewHTTPClient(conns int) *http.Client {
 	}
 }
 
-// TokenClient posts to one server's /oauth/token.
+// TokenClient posts to one server's /oauth/token, or spreads its
+// requests over several servers (nodes sharing one database) in turn.
 type TokenClient struct {
 	HTTP *http.Client
 	URL  string // base URL without trailing slash
+	// URLs, when it holds more than one, replaces URL: request i goes to
+	// URLs[i mod len(URLs)].
+	URLs []string
+	next atomic.Uint64
+}
+
+// base picks the server for the next request.
+func (c *TokenClient) base() string {
+	if len(c.URLs) > 1 {
+		return c.URLs[(c.next.Add(1)-1)%uint64(len(c.URLs))]
+	}
+	return c.URL
 }
 
 // tokenBody is the part of a token response the load generator reads.
@@ -71,7 +85,7 @@ type tokenBody struct {
 // Token posts form and reads the answer. Only a failure to build the
 // request is an error; everything the server or network does is a Result.
 func (c *TokenClient) Token(ctx context.Context, form url.Values) (Result, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/oauth/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base()+"/oauth/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return Result{}, fmt.Errorf("token request: %w", err)
 	}

@@ -9,6 +9,7 @@
 //	go run ./bench/cmd/loadgen -gatehouse /tmp/gatehouse -grant password -hash bcrypt
 //	go run ./bench/cmd/loadgen -gatehouse /tmp/gatehouse -startup 10
 //	go run ./bench/cmd/loadgen -url http://127.0.0.1:8080 -pid 1234 -hash argon2id
+//	go run ./bench/cmd/loadgen -url http://127.0.0.1:8080,http://127.0.0.1:8081 -grant refresh
 //
 // By default it serves gatehouse in its own process over a fresh SQLite
 // file. With -gatehouse it starts that binary instead (the fair way to read
@@ -61,6 +62,7 @@ type options struct {
 	hash        string
 	hashConc    int
 	url         string
+	urls        []string // every -url, in order; the first seeds the tenant
 	mgmtID      string
 	mgmtSecret  string
 	pid         int
@@ -84,7 +86,14 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.BoolVar(&o.noBackoff, "no-backoff", false, "retry at once after 503 instead of waiting for Retry-After")
 	fs.StringVar(&o.hash, "hash", "argon2id", "the server's native password hash: argon2id or bcrypt (sets it for a server loadgen starts; must match one given with -url)")
 	fs.IntVar(&o.hashConc, "hash-concurrency", 0, "the server's --hash-concurrency for a server loadgen starts (0: its default, the number of CPUs)")
-	fs.StringVar(&o.url, "url", "", "base URL of a running gatehouse on this machine (loopback only)")
+	fs.Func("url", "base URL of a running gatehouse on this machine (loopback only); repeat it or give a comma list to spread the load over several nodes sharing one database (the first seeds the tenant)", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
+				o.urls = append(o.urls, u)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&o.mgmtID, "mgmt-client-id", getenv("GATEHOUSE_BOOTSTRAP_CLIENT_ID"), "Management API client id for -url (default $GATEHOUSE_BOOTSTRAP_CLIENT_ID)")
 	fs.StringVar(&o.mgmtSecret, "mgmt-client-secret", getenv("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET"), "Management API client secret for -url (default $GATEHOUSE_BOOTSTRAP_CLIENT_SECRET)")
 	fs.IntVar(&o.pid, "pid", 0, "process id of the -url server, to report its idle and peak RSS")
@@ -94,6 +103,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.IntVar(&o.ceilingRuns, "ceiling-samples", 0, "samples per ceiling (0: 15 verifications, 200 signatures, 100 writes)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if len(o.urls) > 0 {
+		o.url = o.urls[0]
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -109,15 +121,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return o, errors.New("-d and -limit must be positive, -warmup and -n not negative")
 	case o.url != "" && o.gatehouse != "":
 		return o, errors.New("-url and -gatehouse exclude each other")
+	case o.pid != 0 && len(o.urls) > 1:
+		return o, errors.New("-pid measures one server; give one -url with it")
 	case o.pid != 0 && o.url == "":
 		return o, errors.New("-pid goes with -url (a server loadgen starts is measured anyway)")
 	case o.startup < 0 || (o.startup > 0 && o.gatehouse == ""):
 		return o, errors.New("-startup needs -gatehouse")
 	}
 	if o.url != "" {
-		o.url = strings.TrimSuffix(o.url, "/")
-		if err := loopbackOnly(o.url); err != nil {
-			return o, err
+		for _, u := range o.urls {
+			if err := loopbackOnly(u); err != nil {
+				return o, err
+			}
 		}
 		if o.mgmtID == "" || o.mgmtSecret == "" {
 			return o, errors.New("-url needs -mgmt-client-id and -mgmt-client-secret (or the GATEHOUSE_BOOTSTRAP_CLIENT_* variables)")
@@ -206,7 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		peakReset = harness.ResetPeak(target.pid) == nil
 	}
 
-	tc := &harness.TokenClient{HTTP: hc, URL: target.url}
+	tc := &harness.TokenClient{HTTP: hc, URL: target.url, URLs: target.urls}
 	cfg := harness.LoadConfig{Warmup: o.warmup, Duration: o.duration, Count: o.count, Limit: o.limit, Backoff: !o.noBackoff}
 	if err := runGrant(ctx, o, cfg, tc, tn, ceil, stdout); err != nil {
 		return err
@@ -232,6 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // target is the server under load.
 type target struct {
 	url   string
+	urls  []string // with several -url: every node the load is spread over
 	desc  string
 	pid   int
 	mgmt  *harness.Management
@@ -250,7 +266,7 @@ func startTarget(ctx context.Context, o options, dir string, hc *http.Client) (*
 		if err != nil {
 			return nil, err
 		}
-		return &target{url: o.url, desc: "server " + o.url + " (" + o.hash + " declared with -hash)", pid: o.pid, mgmt: m, close: func() {}}, nil
+		return &target{urls: o.urls, url: o.url, desc: "server " + strings.Join(o.urls, " and ") + " (" + o.hash + " declared with -hash)", pid: o.pid, mgmt: m, close: func() {}}, nil
 	case o.gatehouse != "":
 		p, err := harness.Spawn(ctx, o.gatehouse, filepath.Join(dir, "gatehouse.log"), cfg)
 		if err != nil {

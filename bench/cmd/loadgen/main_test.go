@@ -28,6 +28,10 @@ func TestParseRefusesWhatItCannotMeasure(t *testing.T) {
 		{"no workers", []string{"-c", "0"}, "-c"},
 		{"pid without url", []string{"-pid", "1"}, "-pid"},
 		{"startup without binary", []string{"-startup", "3"}, "-startup"},
+		{"two urls", []string{"-url", "http://127.0.0.1:8080", "-url", "http://127.0.0.1:8081/", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, ""},
+		{"comma list", []string{"-url", "http://127.0.0.1:8080,http://localhost:8081", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, ""},
+		{"one url not loopback", []string{"-url", "http://127.0.0.1:8080,http://10.0.0.5:8081", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "loopback"},
+		{"pid with two urls", []string{"-url", "http://127.0.0.1:8080,http://127.0.0.1:8081", "-pid", "1", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "-pid"},
 		{"url and binary", []string{"-url", "http://127.0.0.1:1", "-gatehouse", "/bin/true"}, "exclude"},
 	}
 	for _, c := range cases {
