@@ -288,7 +288,9 @@ func privateKeyClient(b *testing.B, e *env) (*rsa.PrivateKey, string) {
 // (issue 7, defect 3): an unknown user (a dummy native verification), a
 // wrong password for a user on the native argon2id hash, a wrong password
 // for a user still on a bcrypt hash imported from Auth0 (cost 10), and a
-// user whose stored hash is malformed. The four are sent in turn, so drift
+// user whose stored hash is malformed, and wrong passwords for users on
+// hashes imported with custom_password_hash (salted md5, pbkdf2-sha256 at
+// 100,000 iterations). The kinds are sent in turn, so drift
 // on the machine touches each alike; each request is timed on its own and
 // the medians are reported as ratios to the unknown user's: near 1.0
 // means the timing gives nothing away. A few of each go first, unmeasured,
@@ -312,12 +314,26 @@ func BenchmarkRefusal(b *testing.B) {
 	}
 	bcryptUser := refusalUser(b, e, "imported", string(imported))
 	brokenUser := refusalUser(b, e, "broken", "$2a$10$not-a-whole-hash")
+	// Hashes imported from other systems (issue 11): a microsecond digest
+	// and a PBKDF2 of Auth0's default cost.
+	md5Hash, err := passwords.ImportCustomHash([]byte(`{"algorithm":"md5","hash":{"value":"00112233445566778899aabbccddeeff","encoding":"hex"},"salt":{"value":"s","position":"prefix"}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	md5User := refusalUser(b, e, "md5", md5Hash)
+	pbkdf2Hash, err := passwords.ImportCustomHash([]byte(`{"algorithm":"pbkdf2","hash":{"value":"$pbkdf2-sha256$i=100000,l=32$c2FsdHNhbHQ$MDAxMTIyMzM0NDU1NjY3Nzg4OTlhYWJiY2NkZGVlZmY"}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pbkdf2User := refusalUser(b, e, "pbkdf2", pbkdf2Hash)
 
 	kinds := []struct{ name, username string }{
 		{"unknown", "nobody-" + tn.Username},
 		{"wrong-argon2id", tn.Username},
 		{"wrong-bcrypt", bcryptUser},
 		{"malformed", brokenUser},
+		{"wrong-imported-md5", md5User},
+		{"wrong-imported-pbkdf2", pbkdf2User},
 	}
 	form := tn.PasswordForm()
 	form.Set("password", "not the password")

@@ -2,8 +2,9 @@
 // with the native algorithm, verifies every supported format, says when a
 // hash should be replaced (rehash), names each hash's cost class, and
 // bounds how many hashes run at once (Limiter). Hashes imported from Auth0
-// (bcrypt $2a$/$2b$/$2y$) verify as they are and are upgraded on the next
-// successful login. Password policies belong to the connection strategy
+// verify and are upgraded on the next successful login: bcrypt
+// ($2a$/$2b$/$2y$) as it is, every custom_password_hash algorithm
+// (ImportCustomHash) in a tagged stored form. Password policies belong to the connection strategy
 // (internal/directory/database).
 package passwords
 
@@ -148,6 +149,13 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 		}
 		weaker := p.MemoryKiB < h.Argon2.MemoryKiB || p.Time < h.Argon2.Time
 		return true, h.Native != Argon2id || weaker, nil
+	case IsImported(hash):
+		ok, err := verifyImported(hash, password)
+		if err != nil {
+			return false, false, err
+		}
+		// An imported hash is always replaced at its first good login.
+		return ok, ok, nil
 	}
 	return false, false, ErrMalformedHash
 }
@@ -179,6 +187,8 @@ func Class(hash string) (class string, ok bool) {
 			return "", false
 		}
 		return argon2Class(p), true
+	case IsImported(hash):
+		return importedClass(hash)
 	}
 	return "", false
 }

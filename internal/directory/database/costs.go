@@ -88,6 +88,14 @@ func (b *costBook) observe(class string, d time.Duration) {
 	}
 }
 
+// knows reports whether class has been measured in this process.
+func (b *costBook) knows(class string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.classes[class]
+	return ok
+}
+
 // refusalTime is how long a refusal must take whose hash work took spent:
 // the floor, at most maxRefusalAt, or spent when that is longer.
 func (b *costBook) refusalTime(spent time.Duration) time.Duration {

@@ -131,8 +131,17 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 		case len(password) <= passwords.MaxVerifyBytes:
 			// (An overlong password verified the native dummy instead,
 			// which says nothing of this class.)
-			if class, known := passwords.Class(u.PasswordHash); known {
+			class, known := passwords.Class(u.PasswordHash)
+			if known {
 				s.costs.observe(class, spent)
+			}
+			// An imported hash may cost microseconds (md5, sha1, ...). The
+			// floor it is padded to must already hold the native class, or
+			// the first unknown user after a start would be the slow one:
+			// a refusal of another class spends one native verification
+			// while the native class is not yet in the book.
+			if !ok && class != s.Hasher.NativeClass() && !s.costs.knows(s.Hasher.NativeClass()) {
+				spent += s.verifyDummy(password)
 			}
 		}
 		if ok && rehash {

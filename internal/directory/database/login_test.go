@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -24,6 +25,19 @@ func TestRefusalsLookAlike(t *testing.T) {
 	}, 201)["user_id"].(string)
 	if _, err := e.App.Store.UpdateUser(context.Background(), broken, func(u *store.User) error {
 		u.PasswordHash = "$2a$10$truncated"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	importedMD5 := e.API("POST", "/users", map[string]any{
+		"connection": tn.Connection, "email": "md5@example.com", "password": tn.Password,
+	}, 201)["user_id"].(string)
+	md5Hash, err := passwords.ImportCustomHash([]byte(`{"algorithm":"md5","hash":{"value":"00112233445566778899aabbccddeeff","encoding":"hex"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.App.Store.UpdateUser(context.Background(), importedMD5, func(u *store.User) error {
+		u.PasswordHash = md5Hash
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -57,6 +71,7 @@ func TestRefusalsLookAlike(t *testing.T) {
 		{"unknown user", "nobody@example.com", tn.Password},
 		{"malformed stored hash, right password", "broken@example.com", tn.Password},
 		{"malformed stored hash, wrong password", "broken@example.com", "not the password"},
+		{"imported md5 hash, wrong password", "md5@example.com", "not the password"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := refuse(tt.username, tt.password)
