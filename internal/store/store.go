@@ -79,6 +79,8 @@ type Store interface {
 	Actions
 	MFA
 	Logs
+	Jobs
+	UserImports
 	Versions
 	Housekeeping
 	Close() error

@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"Housekeeping", housekeepingTests()},
 		{"MFA", mfaTests()},
 		{"Logs", logTests()},
+		{"Jobs", jobTests()},
+		{"UserImports", userImportTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

@@ -83,6 +83,7 @@ type Store struct {
 	actionVersions  *table[store.ActionVersion]
 	authenticators  *table[store.Authenticator]
 	mfaTxs          *table[store.MFATransaction]
+	jobs            *table[store.Job]
 
 	// group batches the token endpoint's writes on SQLite; nil on PostgreSQL.
 	group *groupWriter
@@ -312,6 +313,7 @@ func (s *Store) initTables() {
 	s.resourceServers = resourceServerTable(s)
 	s.connections = connectionTable(s)
 	s.users = userTable(s)
+	s.jobs = jobTable(s)
 	s.families = familyTable(s)
 	s.keys = keyTable(s)
 	s.rules = ruleTable(s)
