@@ -43,6 +43,8 @@ type Config struct {
 	PasswordHash string // argon2id or bcrypt: the native hash for new passwords
 	// HashConcurrency caps password hashes computed at once.
 	HashConcurrency int
+	// ImportMaxBytes bounds the users file of one bulk import.
+	ImportMaxBytes int64
 
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
@@ -108,6 +110,14 @@ var Settings = []Setting{
 		Usage: "password hashes computed at once (0: the number of CPUs)",
 		set: func(c *Config, v string) error {
 			if _, err := fmt.Sscan(v, &c.HashConcurrency); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "import-max-bytes", Env: "GATEHOUSE_IMPORT_MAX_BYTES", Default: "67108864", Kind: "int",
+		Usage: "largest users file a bulk import accepts, in bytes (Auth0's is 500 KB)",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.ImportMaxBytes); err != nil {
 				return fmt.Errorf("%q is not a number", v)
 			}
 			return nil
@@ -273,6 +283,9 @@ func (c *Config) finish() error {
 	}
 	if c.HashConcurrency == 0 {
 		c.HashConcurrency = runtime.NumCPU()
+	}
+	if c.ImportMaxBytes < 0 {
+		return errors.New("--import-max-bytes must not be negative")
 	}
 	if (c.BootstrapClientID == "") != (c.BootstrapClientSecret == "") {
 		return errors.New("GATEHOUSE_BOOTSTRAP_CLIENT_ID and GATEHOUSE_BOOTSTRAP_CLIENT_SECRET go together")
@@ -444,6 +457,8 @@ func (c Config) Display(s Setting) string {
 		return c.PasswordHash
 	case "hash-concurrency":
 		return fmt.Sprint(c.HashConcurrency)
+	case "import-max-bytes":
+		return fmt.Sprint(c.ImportMaxBytes)
 	case "log-format":
 		return c.LogFormat
 	case "log-level":

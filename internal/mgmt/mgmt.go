@@ -25,9 +25,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/input"
+	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tenant"
 )
+
+// importRoute takes a users file, limited by Jobs.MaxUploadBytes.
+const importRoute = "POST /api/v2/jobs/users-imports"
 
 // maxBodyBytes is Auth0's request body limit.
 const maxBodyBytes = 1 << 20
@@ -66,6 +70,8 @@ type Config struct {
 	Logger       *slog.Logger
 	// Keys rotates and revokes the tenant's signing keys.
 	Keys KeyRotator
+	// Jobs runs users imports and exports (/api/v2/jobs).
+	Jobs *jobs.Service
 }
 
 // KeyRotator is what the signing-key endpoints need of the key manager.
@@ -136,6 +142,11 @@ func routes() []route {
 		{"GET /api/v2/logs", []string{"read:logs", "read:logs_users"}, (*handler).listLogs},
 		{"GET /api/v2/logs/{id}", []string{"read:logs", "read:logs_users"}, (*handler).getLog},
 
+		{"POST /api/v2/jobs/users-imports", []string{"create:users"}, (*handler).importUsers},
+		{"POST /api/v2/jobs/users-exports", []string{"read:users"}, (*handler).exportUsers},
+		{"GET /api/v2/jobs/{id}", []string{"create:users", "read:users"}, (*handler).getJob},
+		{"GET /api/v2/jobs/{id}/errors", []string{"create:users", "read:users"}, (*handler).getJobErrors},
+
 		{"GET /api/v2/keys/signing", []string{"read:signing_keys"}, (*handler).listSigningKeys},
 		{"GET /api/v2/keys/signing/{kid}", []string{"read:signing_keys"}, (*handler).getSigningKey},
 		{"POST /api/v2/keys/signing/rotate", []string{"create:signing_keys", "update:signing_keys"}, (*handler).rotateSigningKey},
@@ -197,6 +208,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Tenant == nil {
 		cfg.Tenant = &tenant.Service{Store: cfg.Store, Strategies: strategies.New(strategies.Config{Users: cfg.Store}), Now: cfg.Now}
 	}
+	if cfg.Jobs == nil {
+		cfg.Jobs = &jobs.Service{Store: cfg.Store, Tenant: cfg.Tenant, Now: cfg.Now, Logger: cfg.Logger}
+	}
 	h := &handler{cfg: cfg, tenant: cfg.Tenant}
 	mux := http.NewServeMux()
 	for _, rt := range routes() {
@@ -225,7 +239,9 @@ func (h *handler) endpoint(rt route) http.Handler {
 			err = checkText(r, rt.pattern)
 		}
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			if rt.pattern != importRoute { // which sets the upload's own limit
+				r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			}
 			// The changes this caller makes are logged under its client id.
 			r = r.WithContext(events.WithActor(r.Context(), p.ClientID))
 			err = rt.serve(h, w, r, p)

@@ -149,6 +149,9 @@ func (h *Hasher) Verify(hash, password string) (ok, rehash bool, err error) {
 		}
 		weaker := p.MemoryKiB < h.Argon2.MemoryKiB || p.Time < h.Argon2.Time
 		return true, h.Native != Argon2id || weaker, nil
+	case hash == NoPassword:
+		h.VerifyDummy(password)
+		return false, false, nil
 	case IsImported(hash):
 		ok, err := verifyImported(hash, password)
 		if err != nil {
@@ -192,6 +195,11 @@ func Class(hash string) (class string, ok bool) {
 	}
 	return "", false
 }
+
+// NoPassword is the stored hash of a user who has no password yet (one
+// imported without a hash): every password is refused, after a dummy
+// native verification, until one is set.
+const NoPassword = "$none$"
 
 func argon2Class(p Argon2Params) string {
 	return fmt.Sprintf("argon2id$m=%d,t=%d,p=%d", p.MemoryKiB, p.Time, p.Threads)

@@ -660,3 +660,47 @@ func importedClass(stored string) (string, bool) {
 // IsImported reports whether a stored hash came from an import and has not
 // yet been replaced by a login.
 func IsImported(stored string) bool { return strings.HasPrefix(stored, importPrefix) }
+
+// ExportCustomHash returns a stored hash as an Auth0 custom_password_hash
+// object, so an export can be imported again (here or at Auth0): native
+// bcrypt and argon2id as themselves, imported hashes as they came in
+// (bytes re-encoded as hex). ok is false for NoPassword and unknown forms.
+func ExportCustomHash(stored string) (map[string]any, bool) {
+	switch {
+	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		return map[string]any{"algorithm": "bcrypt", "hash": map[string]any{"value": stored}}, true
+	case strings.HasPrefix(stored, "$argon2id$"):
+		return map[string]any{"algorithm": "argon2", "hash": map[string]any{"value": stored}}, true
+	case !IsImported(stored):
+		return nil, false
+	}
+	h, err := parseImported(stored)
+	if err != nil {
+		return nil, false
+	}
+	out := map[string]any{}
+	hv := map[string]any{}
+	switch {
+	case h.PHC != "":
+		out["algorithm"], hv["value"] = h.Alg, h.PHC
+	case strings.HasPrefix(h.Alg, "ldap-"):
+		scheme := strings.ToUpper(strings.TrimPrefix(h.Alg, "ldap-"))
+		out["algorithm"] = "ldap"
+		hv["value"] = "{" + scheme + "}" + base64.StdEncoding.EncodeToString(append(append([]byte{}, h.Hash...), h.Salt...))
+	default:
+		out["algorithm"] = h.Alg
+		hv["value"], hv["encoding"] = hex.EncodeToString(h.Hash), "hex"
+		if d, ok := strings.CutPrefix(h.Alg, "hmac-"); ok {
+			out["algorithm"], hv["digest"] = "hmac", d
+			hv["key"] = map[string]any{"value": hex.EncodeToString(h.Key), "encoding": "hex"}
+		}
+		if h.SaltPos != "" {
+			out["salt"] = map[string]any{"value": hex.EncodeToString(h.Salt), "encoding": "hex", "position": h.SaltPos}
+		}
+	}
+	out["hash"] = hv
+	if h.PwEnc != "" {
+		out["password"] = map[string]any{"encoding": h.PwEnc}
+	}
+	return out, true
+}

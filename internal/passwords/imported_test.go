@@ -143,3 +143,27 @@ func FuzzVerifyStored(f *testing.F) {
 		passwords.Class(stored)
 	})
 }
+
+// An exported hash imports again to the same stored form.
+func TestExportCustomHashRoundTrips(t *testing.T) {
+	t.Parallel()
+	for _, c := range importtest.Cases(knownPassword, bcrypt.MinCost) {
+		raw, _ := json.Marshal(c.Hash)
+		stored, err := passwords.ImportCustomHash(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ok := passwords.ExportCustomHash(stored)
+		if !ok {
+			t.Fatalf("%s: not exported", c.Name)
+		}
+		again, _ := json.Marshal(out)
+		stored2, err := passwords.ImportCustomHash(again)
+		if err != nil || stored2 != stored {
+			t.Fatalf("%s: re-import %v: %s != %s", c.Name, err, stored2, stored)
+		}
+	}
+	if _, ok := passwords.ExportCustomHash(passwords.NoPassword); ok {
+		t.Fatal("NoPassword exported")
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/directory/strategies"
 	"github.com/gatehouse/gatehouse/internal/events"
+	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/logging"
 	"github.com/gatehouse/gatehouse/internal/metrics"
@@ -59,6 +60,8 @@ type App struct {
 	Notices []string
 	// Metrics are this App's Prometheus collectors (see ops.go).
 	Metrics *metrics.Metrics
+	// Jobs runs users imports and exports in the background.
+	Jobs *jobs.Service
 
 	now         func() time.Time
 	storeOpts   []sqlstore.Option
@@ -299,6 +302,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log,
 		Logs: a.Store, LogRetention: time.Duration(a.Config.LogRetentionDays) * 24 * time.Hour}
 	go cleaner.Run(ctx, housekeeping.DefaultInterval)
+	// Jobs whose node stopped are marked failed (they are not resumed).
+	go a.Jobs.Run(ctx)
 	if a.configCache != nil {
 		// Keys reload whenever another node changes the configuration, so
 		// a rotation made there reaches this node as soon as PostgreSQL
@@ -421,7 +426,8 @@ func (a *App) routes() http.Handler {
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFARecoveryCode},
 	)
 	token.Observe = a.Metrics.ObserveToken
-	management := mgmt.New(mgmt.Config{
+	a.Jobs = &jobs.Service{Store: a.Store, Tenant: a.domain(), Now: a.now, Logger: a.Log, MaxUpload: a.Config.ImportMaxBytes}
+	mgmtConfig := mgmt.Config{
 		Store:  a.Store,
 		Issuer: a.Config.Issuer,
 		Tenant: a.domain(),
@@ -435,7 +441,9 @@ func (a *App) routes() http.Handler {
 		Now:    a.now,
 		Logger: a.Log,
 		Keys:   a.Keys,
-	})
+		Jobs:   a.Jobs,
+	}
+	management := mgmt.New(mgmtConfig)
 
 	mux := http.NewServeMux()
 	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, SMS: a.sms, Logger: a.Log}
@@ -458,6 +466,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("GET /.well-known/jwks.json", oauth.JWKS(a.Keys.JWKS))
 	a.opsRoutes(mux) // /healthz, /readyz, /metrics
 	mux.Handle("/api/v2/", management)
+	mux.Handle("GET /jobs/files/{id}/{token}/{name}", mgmt.JobFiles(mgmtConfig))
 	// Other methods on the Authentication API's paths get a JSON 405, not
 	// ServeMux's plain-text one.
 	for path, allow := range map[string]string{
@@ -472,7 +481,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
-	return a.middleware(a.instrument(limitBodies(mux)))
+	return a.middleware(a.instrument(limitBodies(mux, a.Jobs.MaxUploadBytes())))
 }
 
 // scripts is the JavaScript sandbox shared by rules, Actions and custom

@@ -20,8 +20,15 @@ const mgmtMaxBodyBytes = 1 << 20
 // rather than a connection reset; past it the connection is closed.
 const maxDrainBytes = 16 << 20
 
-// bodyLimit is the largest request body path accepts.
-func bodyLimit(path string) int64 {
+// importPath takes a users file, up to the import limit.
+const importPath = "/api/v2/jobs/users-imports"
+
+// bodyLimit is the largest request body path accepts; importMax is the
+// users-import upload's.
+func bodyLimit(path string, importMax int64) int64 {
+	if path == importPath {
+		return importMax + 64<<10 // the form's own fields and boundaries
+	}
 	if strings.HasPrefix(path, "/api/v2/") {
 		return mgmtMaxBodyBytes
 	}
@@ -44,10 +51,14 @@ func bodyLimit(path string) int64 {
 // the same way. Without this, a handler that checks a bearer token before
 // reading would answer 401 to what is really too large, or a parser would
 // report the cut body as malformed.
-func limitBodies(next http.Handler) http.Handler {
+//
+// The users-import upload is the exception: a chunked one goes to its
+// handler unread, which streams it to disk under the same limit (held in
+// memory here, it could be tens of megabytes).
+func limitBodies(next http.Handler, importMax int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := bodyLimit(r.URL.Path)
-		if r.ContentLength == -1 {
+		limit := bodyLimit(r.URL.Path, importMax)
+		if r.ContentLength == -1 && r.URL.Path != importPath {
 			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			if err != nil {
 				// The client stopped sending or sent broken chunks.
