@@ -5,6 +5,7 @@
 //	gatehouse bootstrap      create Management API credentials and print them
 //	gatehouse keys rotate    make the next signing key current
 //	gatehouse backup FILE    copy a SQLite database while it serves
+//	gatehouse users import   import users from an Auth0 bulk file (users export writes one)
 //	gatehouse config check   validate the configuration and show where each setting comes from
 //	gatehouse breached build turn a list of leaked passwords into a filter
 //	gatehouse version        print the version
@@ -95,7 +96,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see gatehouse %s --help)", err, cmdPath(cmd))}
 	})
-	root.AddCommand(e.serveCommand(), e.bootstrapCommand(), e.keysCommand(), e.backupCommand(), e.configCommand(), e.breachedCommand(), e.versionCommand())
+	root.AddCommand(e.serveCommand(), e.bootstrapCommand(), e.keysCommand(), e.backupCommand(), e.usersCommand(), e.configCommand(), e.breachedCommand(), e.versionCommand())
 	return root
 }
 

@@ -136,7 +136,7 @@ func TestCommands(t *testing.T) {
 // command, and list the settings that only come from the environment.
 func TestEveryCommandHasHelp(t *testing.T) {
 	t.Parallel()
-	withSettings := [][]string{{"serve"}, {"bootstrap"}, {"keys", "rotate"}, {"backup"}, {"config", "check"}}
+	withSettings := [][]string{{"serve"}, {"bootstrap"}, {"keys", "rotate"}, {"backup"}, {"config", "check"}, {"users", "import"}, {"users", "export"}}
 	for _, cmd := range withSettings {
 		for _, h := range []string{"-h", "--help"} {
 			var out bytes.Buffer
@@ -156,7 +156,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			}
 		}
 	}
-	for _, cmd := range [][]string{{"version"}, {"keys"}, {"config"}, {"breached"}, {"breached", "build"}, {}} {
+	for _, cmd := range [][]string{{"version"}, {"keys"}, {"config"}, {"breached"}, {"breached", "build"}, {"users"}, {}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), append(append([]string{}, cmd...), "--help"), noEnv, &out, io.Discard); err != nil {
 			t.Errorf("gatehouse %v --help: %v", cmd, err)
