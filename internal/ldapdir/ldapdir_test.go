@@ -119,6 +119,47 @@ func TestDisabledAndGone(t *testing.T) {
 	}
 }
 
+// A returning user's bind goes out with the DN found last time; when the
+// entry has moved since, the search's DN wins and the login still works,
+// and a wrong password or a deleted entry are still refused.
+func TestAuthenticateEntryMoved(t *testing.T) {
+	t.Parallel()
+	s := ldaptest.Start(t, people[:2]...)
+	c, _ := New(config(s))
+	defer c.Close()
+	ctx := context.Background()
+	for range 2 {
+		if e, err := c.Authenticate(ctx, "ann", "ann-pass"); err != nil || e.DN != people[0].DN() {
+			t.Fatalf("login: %+v %v", e, err)
+		}
+	}
+	admin := adminConn(t, s)
+	// The new RDN keeps uid=ann, so the filter finds the entry at its new DN.
+	if err := admin.ModifyDN(ldap.NewModifyDNRequest(people[0].DN(), "cn=Ann Lee", false, "")); err != nil {
+		t.Fatal(err)
+	}
+	moved := "cn=Ann Lee," + ldaptest.PeopleDN
+	for _, tc := range []struct {
+		password string
+		want     error
+	}{{"ann-pass", nil}, {"bob-pass", ErrWrongPassword}, {"ann-pass", nil}} {
+		e, err := c.Authenticate(ctx, "ann", tc.password)
+		if !errors.Is(err, tc.want) || e == nil || e.DN != moved {
+			t.Fatalf("after the move, password %q: %+v %v, want %v at %s", tc.password, e, err, tc.want, moved)
+		}
+	}
+	// Bob's DN is remembered; his entry goes: not found, not a bind result.
+	if _, err := c.Authenticate(ctx, "bob", "bob-pass"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Del(ldap.NewDelRequest(people[1].DN(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Authenticate(ctx, "bob", "bob-pass"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted bob: %v, want ErrNotFound", err)
+	}
+}
+
 // TestDirectoryRestart: while slapd is down every call is ErrUnavailable
 // (never a wrong password), and the same client works again once it is
 // back.
