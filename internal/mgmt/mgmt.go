@@ -97,7 +97,7 @@ type route struct {
 }
 
 func routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /api/v2/clients", []string{"read:clients", "read:client_keys"}, (*handler).listClients},
 		{"POST /api/v2/clients", []string{"create:clients"}, (*handler).createClient},
 		{"GET /api/v2/clients/{id}", []string{"read:clients", "read:client_keys"}, (*handler).getClient},
@@ -183,7 +183,7 @@ func routes() []route {
 		{"GET /api/v2/guardian/factors/phone/message-types", []string{"read:guardian_factors"}, (*handler).getPhoneMessageTypes},
 		{"PUT /api/v2/guardian/factors/phone/message-types", []string{"update:guardian_factors"}, (*handler).setPhoneMessageTypes},
 		{"PUT /api/v2/guardian/factors/{name}", []string{"update:guardian_factors"}, (*handler).setMFAFactor},
-	}
+	}, userMFARoutes()...)
 }
 
 // Scopes lists, sorted, every scope the API checks, for bootstrapping an

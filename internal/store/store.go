@@ -272,6 +272,8 @@ type MFA interface {
 	CreateAuthenticator(ctx context.Context, a *Authenticator) error
 	// ListAuthenticators returns a user's authenticators, oldest first.
 	ListAuthenticators(ctx context.Context, userID string) ([]*Authenticator, error)
+	// GetAuthenticator returns one authenticator by id (ErrNotFound).
+	GetAuthenticator(ctx context.Context, id string) (*Authenticator, error)
 	// UpdateAuthenticator loads, changes and saves one authenticator in one
 	// transaction that excludes concurrent updates of it, on every node
 	// (the TOTP step of a code is recorded this way, so a code works once).

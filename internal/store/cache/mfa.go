@@ -17,6 +17,10 @@ func (c *Store) ListAuthenticators(ctx context.Context, userID string) ([]*store
 	return c.inner.ListAuthenticators(ctx, userID)
 }
 
+func (c *Store) GetAuthenticator(ctx context.Context, id string) (*store.Authenticator, error) {
+	return c.inner.GetAuthenticator(ctx, id)
+}
+
 func (c *Store) UpdateAuthenticator(ctx context.Context, id string, fn func(*store.Authenticator) error) (*store.Authenticator, error) {
 	return c.inner.UpdateAuthenticator(ctx, id, fn)
 }

@@ -26,6 +26,10 @@ func mfaTests() []test {
 				return nil
 			}))
 			wantEqual(t, "updated", got.LastStep, int64(42))
+			one := ok[*store.Authenticator](t)(s.GetAuthenticator(ctx(t), a.ID))
+			wantEqual(t, "get", []any{one.Secret, one.Active, one.UserID, one.LastStep}, []any{"JBSWY3DPEHPK3PXP", true, "auth0|u1", int64(42)})
+			_, err := s.GetAuthenticator(ctx(t), "totp|dev_none")
+			wantErr(t, err, store.ErrNotFound)
 			list = ok[[]*store.Authenticator](t)(s.ListAuthenticators(ctx(t), "auth0|u1"))
 			wantEqual(t, "secret after update", list[0].Secret, "JBSWY3DPEHPK3PXP")
 			must(t, s.DeleteAuthenticator(ctx(t), a.ID))

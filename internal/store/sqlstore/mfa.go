@@ -87,6 +87,11 @@ func (s *Store) ListAuthenticators(ctx context.Context, userID string) ([]*store
 	return s.authenticators.query(ctx, s.r, " WHERE user_id = $1", "", userID)
 }
 
+// GetAuthenticator implements store.MFA.
+func (s *Store) GetAuthenticator(ctx context.Context, id string) (*store.Authenticator, error) {
+	return s.authenticators.get(ctx, s, "id", id)
+}
+
 // UpdateAuthenticator implements store.MFA.
 func (s *Store) UpdateAuthenticator(ctx context.Context, id string, fn func(*store.Authenticator) error) (*store.Authenticator, error) {
 	return s.authenticators.update(ctx, s, id, fn)
