@@ -113,17 +113,18 @@ func (h *handler) deleteEnrollment(w http.ResponseWriter, r *http.Request, p Pri
 	return nil
 }
 
+// listAuthMethods pages like Auth0: a bare array, or with include_totals
+// {authenticators,start,limit,length,total} (the shape the SDKs page on).
 func (h *handler) listAuthMethods(w http.ResponseWriter, r *http.Request, p Principal) error {
+	lq, err := parseListQuery(r.URL.Query(), false)
+	if err != nil {
+		return err
+	}
 	list, err := h.tenant.UserAuthenticators(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	out := make([]authMethodView, 0, len(list))
-	for _, a := range list {
-		out = append(out, viewAuthMethod(a))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeSlice(w, lq, "authenticators", list, func(a *store.Authenticator) any { return viewAuthMethod(a) })
 }
 
 func (h *handler) getAuthMethod(w http.ResponseWriter, r *http.Request, p Principal) error {
