@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,22 @@ type Config struct {
 
 	LogFormat string // json or text
 	LogLevel  string // debug, info, warn, error
+
+	// SMTP delivers email (reset links, verification links, codes); with
+	// no host, messages go to the log at warn level.
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUser     string
+	SMTPPassword string
+	SMTPTLS      string // starttls, tls or none
+	SMTPFrom     string
+
+	// A Twilio-compatible SMS provider sends text messages (codes); with no
+	// account SID, messages go to the log at warn level.
+	SMSURL        string
+	SMSAccountSID string
+	SMSAuthToken  string
+	SMSFrom       string
 
 	// LogRetentionDays is how many days the tenant's log keeps an event
 	// (0: forever).
@@ -139,6 +156,35 @@ var Settings = []Setting{
 	{Name: "log-stream", Env: "GATEHOUSE_LOG_STREAM", Kind: "string",
 		Usage: "also write each tenant log event as a JSON line (Auth0's shape) to stdout or to this file (created 0600, appended)",
 		set:   func(c *Config, v string) error { c.LogStream = v; return nil }},
+	{Name: "smtp-host", Env: "GATEHOUSE_SMTP_HOST", Kind: "string",
+		Usage: "SMTP server for email (reset and verification links, codes); unset: messages go to the log at warn level",
+		set:   func(c *Config, v string) error { c.SMTPHost = v; return nil }},
+	{Name: "smtp-port", Env: "GATEHOUSE_SMTP_PORT", Default: "0", Kind: "int",
+		Usage: "SMTP port (0: 587, or 465 with --smtp-tls tls)",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.SMTPPort); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "smtp-user", Env: "GATEHOUSE_SMTP_USER", Kind: "string",
+		Usage: "SMTP AUTH user name (unset: no AUTH); the password is GATEHOUSE_SMTP_PASSWORD",
+		set:   func(c *Config, v string) error { c.SMTPUser = v; return nil }},
+	{Name: "smtp-tls", Env: "GATEHOUSE_SMTP_TLS", Default: "starttls", Kind: "string",
+		Usage: "starttls (required upgrade), tls (from the first byte) or none (a relay on this host)",
+		set:   func(c *Config, v string) error { c.SMTPTLS = v; return nil }},
+	{Name: "smtp-from", Env: "GATEHOUSE_SMTP_FROM", Kind: "string",
+		Usage: "sender address of every email, e.g. \"Example <no-reply@example.com>\"",
+		set:   func(c *Config, v string) error { c.SMTPFrom = v; return nil }},
+	{Name: "sms-url", Env: "GATEHOUSE_SMS_URL", Default: "https://api.twilio.com", Kind: "string",
+		Usage: "base URL of the Twilio-compatible Messages API",
+		set:   func(c *Config, v string) error { c.SMSURL = v; return nil }},
+	{Name: "sms-account-sid", Env: "GATEHOUSE_SMS_ACCOUNT_SID", Kind: "string",
+		Usage: "Twilio account SID for text messages (codes); unset: messages go to the log at warn level; the token is GATEHOUSE_SMS_AUTH_TOKEN",
+		set:   func(c *Config, v string) error { c.SMSAccountSID = v; return nil }},
+	{Name: "sms-from", Env: "GATEHOUSE_SMS_FROM", Kind: "string",
+		Usage: "sender of text messages: a phone number in E.164 form or a messaging service SID (MG...)",
+		set:   func(c *Config, v string) error { c.SMSFrom = v; return nil }},
 	{Env: "GATEHOUSE_SECRET", Secret: true,
 		Usage: "master secret that encrypts secrets at rest; required with PostgreSQL (the same on every node), generated into <database>.secret with SQLite when unset",
 		set:   func(c *Config, v string) error { c.Secret = v; return nil }},
@@ -148,6 +194,12 @@ var Settings = []Setting{
 	{Env: "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", Secret: true,
 		Usage: "the secret of GATEHOUSE_BOOTSTRAP_CLIENT_ID (at least 16 characters)",
 		set:   func(c *Config, v string) error { c.BootstrapClientSecret = v; return nil }},
+	{Env: "GATEHOUSE_SMTP_PASSWORD", Secret: true,
+		Usage: "the SMTP AUTH password of --smtp-user",
+		set:   func(c *Config, v string) error { c.SMTPPassword = v; return nil }},
+	{Env: "GATEHOUSE_SMS_AUTH_TOKEN", Secret: true,
+		Usage: "the auth token of --sms-account-sid",
+		set:   func(c *Config, v string) error { c.SMSAuthToken = v; return nil }},
 }
 
 // ConfigFileEnv names the environment twin of --config.
@@ -304,6 +356,35 @@ func (c *Config) finish() error {
 	default:
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
 	}
+	return c.checkDelivery()
+}
+
+// checkDelivery validates the email and SMS settings.
+func (c *Config) checkDelivery() error {
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		return fmt.Errorf("--smtp-tls %q: want starttls, tls or none", c.SMTPTLS)
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		return fmt.Errorf("--smtp-port %d is not a port", c.SMTPPort)
+	}
+	if c.SMTPHost != "" {
+		if a, err := mail.ParseAddress(c.SMTPFrom); err != nil || !strings.Contains(a.Address, "@") {
+			return errors.New("--smtp-from must be an email address when --smtp-host is set")
+		}
+	}
+	if (c.SMTPUser == "") != (c.SMTPPassword == "") {
+		return errors.New("--smtp-user and GATEHOUSE_SMTP_PASSWORD go together")
+	}
+	if c.SMSAccountSID != "" {
+		if c.SMSAuthToken == "" || c.SMSFrom == "" {
+			return errors.New("--sms-account-sid needs GATEHOUSE_SMS_AUTH_TOKEN and --sms-from")
+		}
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--sms-url %q must be an http(s) URL", c.SMSURL)
+		}
+	}
 	return nil
 }
 
@@ -429,6 +510,10 @@ func (c Config) Display(s Setting) string {
 			return c.BootstrapClientID
 		case "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET":
 			v = c.BootstrapClientSecret
+		case "GATEHOUSE_SMTP_PASSWORD":
+			v = c.SMTPPassword
+		case "GATEHOUSE_SMS_AUTH_TOKEN":
+			v = c.SMSAuthToken
 		}
 		if v == "" {
 			return "(unset)"
@@ -463,6 +548,22 @@ func (c Config) Display(s Setting) string {
 		return c.LogFormat
 	case "log-level":
 		return c.LogLevel
+	case "smtp-host":
+		return c.SMTPHost
+	case "smtp-port":
+		return fmt.Sprint(c.SMTPPort)
+	case "smtp-user":
+		return c.SMTPUser
+	case "smtp-tls":
+		return c.SMTPTLS
+	case "smtp-from":
+		return c.SMTPFrom
+	case "sms-url":
+		return c.SMSURL
+	case "sms-account-sid":
+		return c.SMSAccountSID
+	case "sms-from":
+		return c.SMSFrom
 	}
 	return ""
 }

@@ -60,6 +60,17 @@ func TestParse(t *testing.T) {
 		{"dev-tls from env", nil, map[string]string{"GATEHOUSE_DEV_TLS": "true"}, func(c Config) bool { return c.DevTLS }, false},
 		{"issuer left to default", nil, nil, func(c Config) bool { return !c.IssuerExplicit }, false},
 		{"addr makes the issuer explicit", nil, map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:9"}, func(c Config) bool { return c.IssuerExplicit }, false},
+		{"smtp", []string{"--smtp-host", "mail.example.com", "--smtp-from", "Acme <no-reply@example.com>", "--smtp-user", "u", "--smtp-tls", "tls"},
+			map[string]string{"GATEHOUSE_SMTP_PASSWORD": "p"}, func(c Config) bool {
+				return c.SMTPHost == "mail.example.com" && c.SMTPPassword == "p" && c.SMTPTLS == "tls" && c.SMTPUser == "u"
+			}, false},
+		{"smtp without a sender", []string{"--smtp-host", "mail.example.com"}, nil, nil, true},
+		{"smtp user without password", []string{"--smtp-user", "u"}, nil, nil, true},
+		{"smtp tls mode", []string{"--smtp-tls", "ssl"}, nil, nil, true},
+		{"sms", []string{"--sms-account-sid", "AC1", "--sms-from", "+15551234567"}, map[string]string{"GATEHOUSE_SMS_AUTH_TOKEN": "t"}, func(c Config) bool {
+			return c.SMSAccountSID == "AC1" && c.SMSAuthToken == "t" && c.SMSURL == "https://api.twilio.com"
+		}, false},
+		{"sms without token", []string{"--sms-account-sid", "AC1", "--sms-from", "+15551234567"}, nil, nil, true},
 		{"sources", []string{"--addr", "127.0.0.1:1"}, map[string]string{"GATEHOUSE_LOG_LEVEL": "debug"}, func(c Config) bool {
 			return c.Sources["GATEHOUSE_ADDR"] == "flag" && c.Sources["GATEHOUSE_LOG_LEVEL"] == "env" && c.Sources["GATEHOUSE_DATABASE"] == "default"
 		}, false},

@@ -70,8 +70,8 @@ type App struct {
 	limit       *passwords.Limiter // password hashes at once
 	hooks       oauth.Hooks        // the token pipeline's hook phases
 	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
-	mailer      notify.Mailer      // email (MFA codes); the log without an SMTP server
-	sms         notify.SMS         // text messages (MFA codes); the log without a provider
+	mailer      notify.Mailer      // email (links, codes); the log without an SMTP server
+	sms         notify.SMS         // text messages (codes); the log without a provider
 	sandbox     *scripts.Sandbox   // runs rules, Actions and custom database scripts; made on first use
 	tenantLog   *tenantlog.Buffer  // the tenant's log: events stored in batches off the request path
 	logStream   io.Closer          // the --log-stream file, if one is open
@@ -186,6 +186,9 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 	for _, o := range opts {
 		o(app)
 	}
+	if err := app.openNotifiers(); err != nil {
+		return nil, err
+	}
 	u, _ := url.Parse(cfg.Issuer)
 	if app.Metrics == nil {
 		app.Metrics = metrics.New()
@@ -250,6 +253,31 @@ func (a *App) closeTenantLog() error {
 
 // FlushLogs stores every tenant log event emitted so far.
 func (a *App) FlushLogs(ctx context.Context) error { return a.tenantLog.Flush(ctx) }
+
+// openNotifiers sends email through the configured SMTP server and text
+// messages through the configured SMS provider, unless an option chose
+// others; without either, messages go to the log at warn level.
+func (a *App) openNotifiers() error {
+	cfg := a.Config
+	if a.mailer == nil && cfg.SMTPHost != "" {
+		m, err := notify.NewSMTP(notify.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUser,
+			Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS, From: cfg.SMTPFrom})
+		if err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		a.mailer = m
+	}
+	if a.mailer == nil {
+		a.mailer = notify.LogMailer{Logger: a.Log}
+	}
+	if a.sms == nil && cfg.SMSAccountSID != "" {
+		a.sms = &notify.Twilio{BaseURL: cfg.SMSURL, AccountSID: cfg.SMSAccountSID, AuthToken: cfg.SMSAuthToken, From: cfg.SMSFrom}
+	}
+	if a.sms == nil {
+		a.sms = notify.LogSMS{Logger: a.Log}
+	}
+	return nil
+}
 
 // openSealer loads the master secret: GATEHOUSE_SECRET, or for SQLite a
 // file next to the database, generated on first start.
@@ -449,12 +477,6 @@ func (a *App) routes() http.Handler {
 	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, SMS: a.sms, Logger: a.Log}
 	if u, err := url.Parse(a.Config.Issuer); err == nil {
 		mfaAPI.Tenant = u.Hostname()
-	}
-	if mfaAPI.Mailer == nil {
-		mfaAPI.Mailer = notify.LogMailer{Logger: a.Log}
-	}
-	if mfaAPI.SMS == nil {
-		mfaAPI.SMS = notify.LogSMS{Logger: a.Log}
 	}
 	mfaAPI.Routes(mux)
 	mux.HandleFunc("POST /oauth/token", token.Token)
