@@ -39,6 +39,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/selfservice"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/cache"
 	"github.com/gatehouse/gatehouse/internal/store/housekeeping"
@@ -479,6 +480,9 @@ func (a *App) routes() http.Handler {
 		mfaAPI.Tenant = u.Hostname()
 	}
 	mfaAPI.Routes(mux)
+	self := &selfservice.Handler{Tenant: a.domain(), Store: a.Store, Clients: ca, Mailer: a.mailer, SMS: a.sms,
+		Issuer: a.Config.Issuer, Key: a.codeKey, Now: a.now, Logger: a.Log, Events: hooks.Events}
+	self.Routes(mux)
 	mux.HandleFunc("POST /oauth/token", token.Token)
 	mux.HandleFunc("POST /oauth/revoke", token.Revoke)
 	userinfo := token.UserinfoHandler(a.Store)
@@ -493,6 +497,7 @@ func (a *App) routes() http.Handler {
 	// ServeMux's plain-text one.
 	for path, allow := range map[string]string{
 		"/oauth/token": "POST", "/oauth/revoke": "POST", "/userinfo": "GET, POST", "/healthz": "GET",
+		"/dbconnections/signup": "POST",
 		"/.well-known/openid-configuration": "GET", "/.well-known/jwks.json": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

@@ -108,6 +108,12 @@ func (s *Service) CreateUser(ctx context.Context, b *UserInput) (_ *store.User, 
 	if err != nil {
 		return nil, err
 	}
+	return s.createDBUser(ctx, conn, opts, b)
+}
+
+// createDBUser creates a user of the database connection conn from b:
+// the rules every way of creating one shares (Management API, signup).
+func (s *Service) createDBUser(ctx context.Context, conn *store.Connection, opts dbOptions, b *UserInput) (_ *store.User, err error) {
 	switch {
 	case opts.RequiresUsername && !b.Username.Set:
 		return nil, invalidBody("Missing required property: username")

@@ -151,3 +151,38 @@ func TestParseOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestStrengthReport(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		policy, password string
+		verified         bool
+		codes            []string
+		policyText       string
+	}{
+		{PolicyNone, "x", true, []string{"nonEmpty"}, "* Non-empty password required"},
+		{PolicyLow, "abc", false, []string{"lengthAtLeast"}, "* At least 6 characters in length"},
+		{PolicyFair, "abcdefgh", false, []string{"lengthAtLeast", "shouldContain"}, ""},
+		{PolicyGood, "Abcdefg1", true, []string{"lengthAtLeast", "containsAtLeast"}, ""},
+		{PolicyExcellent, "Abbbcdefg1!", false, []string{"lengthAtLeast", "containsAtLeast", "identicalChars"}, ""},
+	} {
+		r := StrengthReport(Options{PasswordPolicy: tc.policy}, tc.password)
+		var codes []string
+		for _, rule := range r.Rules {
+			codes = append(codes, rule.Code)
+		}
+		if r.Verified != tc.verified || strings.Join(codes, ",") != strings.Join(tc.codes, ",") {
+			t.Errorf("%s %q: verified %v codes %v", tc.policy, tc.password, r.Verified, codes)
+		}
+		if tc.policyText != "" && r.Policy != tc.policyText {
+			t.Errorf("%s: policy %q", tc.policy, r.Policy)
+		}
+		// The strength rules agree with CheckPolicy.
+		if ok := CheckPolicy(Options{PasswordPolicy: tc.policy}, tc.password, nil) == nil; ok != r.Verified {
+			t.Errorf("%s %q: report %v, CheckPolicy %v", tc.policy, tc.password, r.Verified, ok)
+		}
+	}
+	if r := StrengthReport(Options{PasswordPolicy: PolicyGood}, "ab"); !strings.Contains(r.Policy, " * special characters (e.g. !@#$%^&*)") {
+		t.Errorf("policy text %q", r.Policy)
+	}
+}
