@@ -497,7 +497,7 @@ func (a *App) routes() http.Handler {
 	// ServeMux's plain-text one.
 	for path, allow := range map[string]string{
 		"/oauth/token": "POST", "/oauth/revoke": "POST", "/userinfo": "GET, POST", "/healthz": "GET",
-		"/dbconnections/signup": "POST",
+		"/dbconnections/signup":             "POST",
 		"/.well-known/openid-configuration": "GET", "/.well-known/jwks.json": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
