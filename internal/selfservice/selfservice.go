@@ -15,7 +15,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/events"
@@ -59,21 +58,6 @@ type Handler struct {
 // Routes registers the endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dbconnections/signup", h.signup)
-}
-
-func (h *Handler) now() time.Time { return h.Now().UTC() }
-
-// tenantName is how messages name the tenant: its friendly name, else the
-// issuer's host.
-func (h *Handler) tenantName(ts *store.TenantSettings) string {
-	if ts != nil && ts.FriendlyName != "" {
-		return ts.FriendlyName
-	}
-	u, err := url.Parse(h.Issuer)
-	if err != nil {
-		return h.Issuer
-	}
-	return u.Hostname()
 }
 
 // dbError is the error shape of the /dbconnections endpoints:
@@ -162,16 +146,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-// emit sends e with the request's context facts filled in.
-func (h *Handler) emit(ctx context.Context, e events.Event) {
-	if h.Events == nil {
-		return
-	}
-	if e.Date.IsZero() {
-		e.Date = h.now()
-	}
-	if e.IP == "" {
-		e.IP = oauth.ClientIP(ctx)
-	}
-	h.Events.Emit(ctx, e)
-}
