@@ -1,14 +1,11 @@
 package events
 
-// Auth0 log event type codes of the self-service flows: signup, password
-// change and reset, email verification, passwordless logins.
+// More Auth0 log event type codes of the self-service flows (signup and
+// password change are in events.go): reset requests, email verification,
+// passwordless logins.
 const (
-	SuccessSignup                = "ss"       // a user signed up
-	FailedSignup                 = "fs"       // a signup was refused
 	SuccessChangePasswordRequest = "scpr"     // a reset link was asked for (and sent, when the user exists)
 	FailedChangePasswordRequest  = "fcpr"     // a reset link could not be asked for
-	SuccessChangePassword        = "scp"      // a password was set through a ticket
-	FailedChangePassword         = "fcp"      // a ticket's new password was refused
 	SuccessVerificationEmail     = "sv"       // an email address was verified through a ticket
 	FailedVerificationEmail      = "fv"       // a verification ticket was refused
 	CodeSent                     = "cs"       // a passwordless code was sent

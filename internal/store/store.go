@@ -81,6 +81,7 @@ type Store interface {
 	Logs
 	Jobs
 	UserImports
+	SelfService
 	Versions
 	Housekeeping
 	Close() error

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Logs", logTests()},
 		{"Jobs", jobTests()},
 		{"UserImports", userImportTests()},
+		{"SelfService", selfServiceTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},
 	}

@@ -84,6 +84,10 @@ type Store struct {
 	authenticators  *table[store.Authenticator]
 	mfaTxs          *table[store.MFATransaction]
 	jobs            *table[store.Job]
+	tickets         *table[store.Ticket]
+	// lastBucketPrune is when UpdateRateBucket last deleted expired buckets
+	// (Unix microseconds).
+	lastBucketPrune atomic.Int64
 
 	// group batches the token endpoint's writes on SQLite; nil on PostgreSQL.
 	group *groupWriter
@@ -321,4 +325,5 @@ func (s *Store) initTables() {
 	s.actionVersions = actionVersionTable(s)
 	s.authenticators = authenticatorTable(s)
 	s.mfaTxs = mfaTransactionTable(s)
+	s.tickets = ticketTable(s)
 }
