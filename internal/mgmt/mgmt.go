@@ -183,6 +183,9 @@ func routes() []route {
 		{"GET /api/v2/guardian/factors/phone/message-types", []string{"read:guardian_factors"}, (*handler).getPhoneMessageTypes},
 		{"PUT /api/v2/guardian/factors/phone/message-types", []string{"update:guardian_factors"}, (*handler).setPhoneMessageTypes},
 		{"PUT /api/v2/guardian/factors/{name}", []string{"update:guardian_factors"}, (*handler).setMFAFactor},
+
+		{"POST /api/v2/tickets/password-change", []string{"create:user_tickets"}, (*handler).passwordChangeTicket},
+		{"POST /api/v2/tickets/email-verification", []string{"create:user_tickets"}, (*handler).emailVerificationTicket},
 	}, userMFARoutes()...)
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/events"
@@ -58,6 +59,10 @@ type Handler struct {
 // Routes registers the endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dbconnections/signup", h.signup)
+	mux.HandleFunc("POST /dbconnections/change_password", h.changePassword)
+	mux.HandleFunc("GET /"+tenant.ResetPath, h.resetPage)
+	mux.HandleFunc("POST /"+tenant.ResetPath, h.resetSubmit)
+	mux.HandleFunc("GET /"+tenant.VerifyPath, h.verifyEmail)
 }
 
 // dbError is the error shape of the /dbconnections endpoints:
@@ -144,4 +149,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+func (h *Handler) now() time.Time { return h.Now().UTC() }
+
+// tenantName is how messages name the tenant: its friendly name, else the
+// issuer's host.
+func (h *Handler) tenantName(ts *store.TenantSettings) string {
+	if ts != nil && ts.FriendlyName != "" {
+		return ts.FriendlyName
+	}
+	u, err := url.Parse(h.Issuer)
+	if err != nil {
+		return h.Issuer
+	}
+	return u.Hostname()
+}
+
+// emit sends e with the request's context facts filled in.
+func (h *Handler) emit(ctx context.Context, e events.Event) {
+	if h.Events == nil {
+		return
+	}
+	if e.Date.IsZero() {
+		e.Date = h.now()
+	}
+	if e.IP == "" {
+		e.IP = oauth.ClientIP(ctx)
+	}
+	h.Events.Emit(ctx, e)
 }

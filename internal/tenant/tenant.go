@@ -42,6 +42,9 @@ type Service struct {
 	Scripts ScriptChecker
 	// Events receives a sapi or fapi event for every change (nil: none).
 	Events events.Emitter
+	// Issuer is the tenant's public base URL with its trailing slash;
+	// ticket links start with it.
+	Issuer string
 }
 
 func (s *Service) now() time.Time {

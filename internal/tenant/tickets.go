@@ -1,0 +1,184 @@
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/directory/database"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Ticket paths under the issuer: the pages a ticket link opens.
+const (
+	ResetPath  = "lo/reset"
+	VerifyPath = "lo/verify_email"
+)
+
+// Ticket lifetimes: Auth0's defaults (5 days) and ceiling (30 days).
+const (
+	DefaultTicketTTL = 5 * 24 * time.Hour
+	maxTicketTTL     = 30 * 24 * time.Hour
+)
+
+// TicketInput asks for a password-change or email-verification ticket
+// (POST /api/v2/tickets/password-change and /email-verification, or a
+// user's own reset request).
+type TicketInput struct {
+	UserID string `json:"user_id"`
+	// Email and ConnectionID name the user instead of UserID (password
+	// change only).
+	Email                  string `json:"email"`
+	ConnectionID           string `json:"connection_id"`
+	ClientID               string `json:"client_id"`
+	ResultURL              string `json:"result_url"`
+	TTLSec                 int    `json:"ttl_sec"`
+	MarkEmailAsVerified    bool   `json:"mark_email_as_verified"`
+	IncludeEmailInRedirect bool   `json:"includeEmailInRedirect"`
+}
+
+var errTicketTarget = invalidBody("Payload validation error: 'user_id' or 'email' and 'connection_id' are required")
+
+// TicketHash is the stored id of a ticket secret.
+func TicketHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateTicket stores a single-use ticket of kind for the user in and
+// returns the link that opens it and the user.
+func (s *Service) CreateTicket(ctx context.Context, kind string, in *TicketInput) (link string, u *store.User, err error) {
+	var user *store.User
+	switch {
+	case in.UserID != "":
+		user, err = s.GetUser(ctx, in.UserID)
+	case in.Email != "" && in.ConnectionID != "" && kind == store.TicketPasswordChange:
+		var conn *store.Connection
+		if conn, err = s.GetConnection(ctx, in.ConnectionID); err == nil {
+			user, err = s.Store.UserByIdentifier(ctx, conn.ID, strings.ToLower(in.Email))
+			err = notFound(err, errNoUser)
+		}
+	default:
+		return "", nil, errTicketTarget
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if kind == store.TicketPasswordChange && user.PasswordHash == "" && !strings.HasPrefix(user.UserID, database.Name+"|") {
+		return "", nil, invalidBody("The user's connection does not keep passwords")
+	}
+	if kind == store.TicketEmailVerification && user.Email == "" {
+		return "", nil, invalidBody("The user has no email address")
+	}
+	if in.ResultURL != "" {
+		if u, perr := url.Parse(in.ResultURL); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return "", nil, invalidProp("result_url", "Object didn't pass validation for format uri: %s", in.ResultURL)
+		}
+	}
+	ttl := DefaultTicketTTL
+	if in.TTLSec < 0 || time.Duration(in.TTLSec)*time.Second > maxTicketTTL {
+		return "", nil, invalidProp("ttl_sec", "ttl_sec must be between 0 and %d", int(maxTicketTTL/time.Second))
+	}
+	if in.TTLSec > 0 {
+		ttl = time.Duration(in.TTLSec) * time.Second
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("ticket secret: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	now := s.now()
+	t := &store.Ticket{ID: TicketHash(secret), Kind: kind, UserID: user.UserID, ClientID: in.ClientID, ResultURL: in.ResultURL,
+		MarkEmailVerified: in.MarkEmailAsVerified, IncludeEmailInRedirect: in.IncludeEmailInRedirect, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.Store.CreateTicket(ctx, t); err != nil {
+		return "", nil, fmt.Errorf("store ticket: %w", err)
+	}
+	path := ResetPath
+	if kind == store.TicketEmailVerification {
+		path = VerifyPath
+	}
+	return s.Issuer + path + "?ticket=" + secret + "#", user, nil
+}
+
+// ErrTicketInvalid is a ticket that does not exist, was used, or expired.
+var ErrTicketInvalid = errors.New("tenant: the ticket is invalid, used or expired")
+
+// OpenTicket returns the live ticket of kind whose secret is given,
+// without consuming it.
+func (s *Service) OpenTicket(ctx context.Context, kind, secret string) (*store.Ticket, error) {
+	if secret == "" || len(secret) > 128 {
+		return nil, ErrTicketInvalid
+	}
+	t, err := s.Store.GetTicket(ctx, TicketHash(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrTicketInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load ticket: %w", err)
+	}
+	if t.Kind != kind || !s.now().Before(t.ExpiresAt) {
+		return nil, ErrTicketInvalid
+	}
+	return t, nil
+}
+
+// ResetPassword sets a new password through a password-change ticket:
+// the connection's policy first (a refusal keeps the ticket), then the
+// ticket is consumed (exactly once, whatever other requests do), then the
+// password is stored. It returns the user.
+func (s *Service) ResetPassword(ctx context.Context, t *store.Ticket, password string) (*store.User, error) {
+	user, err := s.GetUser(ctx, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := s.Store.GetConnection(ctx, user.ConnectionID)
+	if err != nil {
+		return nil, fmt.Errorf("load connection: %w", err)
+	}
+	if err := CheckNewPassword(conn, password, user); err != nil {
+		return nil, err
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.DeleteTicket(ctx, t.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrTicketInvalid
+		}
+		return nil, fmt.Errorf("consume ticket: %w", err)
+	}
+	now := s.now()
+	u, err := s.Store.UpdateUser(ctx, user.UserID, func(u *store.User) error {
+		u.PasswordHash, u.LastPasswordReset, u.UpdatedAt = hash, &now, now
+		if t.MarkEmailVerified {
+			u.EmailVerified = true
+		}
+		return nil
+	})
+	return u, notFound(err, errNoUser)
+}
+
+// VerifyEmail consumes an email-verification ticket and marks the user's
+// email verified.
+func (s *Service) VerifyEmail(ctx context.Context, t *store.Ticket) (*store.User, error) {
+	if err := s.Store.DeleteTicket(ctx, t.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrTicketInvalid
+		}
+		return nil, fmt.Errorf("consume ticket: %w", err)
+	}
+	now := s.now()
+	u, err := s.Store.UpdateUser(ctx, t.UserID, func(u *store.User) error {
+		u.EmailVerified, u.UpdatedAt = true, now
+		return nil
+	})
+	return u, notFound(err, errNoUser)
+}
