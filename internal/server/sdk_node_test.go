@@ -10,18 +10,26 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
+	"mime/quotedprintable"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/internal/testenv/ldaptest"
+	"github.com/gatehouse/gatehouse/internal/testenv/smtptest"
 )
 
 const (
@@ -56,7 +64,13 @@ func TestAuth0NodeSDK(t *testing.T) {
 // runNodeTestFile runs one Node test file against a gatehouse of its own:
 // each file seeds a fresh tenant, so files cannot collide on names.
 func runNodeTestFile(t *testing.T, node string, pki testPKI, file string) {
-	gh := testenv.StartTLS(t, testenv.TLS{CertFile: pki.certFile, KeyFile: pki.keyFile, Roots: pki.pool})
+	var opts []testenv.Option
+	var extraEnv []string
+	if strings.HasPrefix(file, "selfservice-") {
+		opt, env := mailboxEnv(t)
+		opts, extraEnv = append(opts, opt), env
+	}
+	gh := testenv.StartTLS(t, testenv.TLS{CertFile: pki.certFile, KeyFile: pki.keyFile, Roots: pki.pool}, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), nodeRunTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
@@ -71,6 +85,7 @@ func runNodeTestFile(t *testing.T, node string, pki testPKI, file string) {
 	if strings.HasPrefix(file, "ldap-") {
 		cmd.Env = append(cmd.Env, ldapEnv(t)...)
 	}
+	cmd.Env = append(cmd.Env, extraEnv...)
 	out := &lineLogger{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second
@@ -247,4 +262,30 @@ func ldapEnv(t *testing.T) []string {
 	return []string{"LDAP_URL=" + dir.URL(), "LDAP_CA_FILE=" + ca, "LDAP_BIND_DN=" + ldaptest.ServiceDN,
 		"LDAP_BIND_PASSWORD=" + ldaptest.ServicePass, "LDAP_BASE_DN=" + ldaptest.PeopleDN,
 		"LDAP_GROUP_BASE_DN=" + ldaptest.GroupsDN}
+}
+
+// mailboxEnv makes gatehouse send email to a real SMTP listener, and lets
+// a selfservice-* Node test file read what arrived: MAILBOX_URL?to=ADDR
+// answers the text of the latest message to ADDR (404 while none).
+func mailboxEnv(t *testing.T) (testenv.Option, []string) {
+	mail := smtptest.Start(t)
+	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mail.Host, Port: mail.Port, Username: smtptest.Username,
+		Password: smtptest.Password, From: "gatehouse <no-reply@example.com>", RootCAs: mail.CA.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		to := r.URL.Query().Get("to")
+		msgs := mail.Messages()
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if slices.ContainsFunc(msgs[i].To, func(a string) bool { return strings.EqualFold(a, to) }) {
+				b, _ := io.ReadAll(quotedprintable.NewReader(strings.NewReader(msgs[i].Body)))
+				w.Write(b)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(box.Close)
+	return testenv.WithServerOptions(server.WithNotifiers(mailer, nil)), []string{"MAILBOX_URL=" + box.URL}
 }
