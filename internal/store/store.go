@@ -82,6 +82,7 @@ type Store interface {
 	Jobs
 	UserImports
 	SelfService
+	Counters
 	Versions
 	Housekeeping
 	Close() error
@@ -209,7 +210,8 @@ type Users interface {
 	DeleteUser(ctx context.Context, userID string) error
 	// RecordLogin saves what a successful password login changes, in one
 	// atomic write: the user's login count, time and IP, a new password
-	// hash when one is given, and a new refresh family when one is given.
+	// hash when one is given, a new refresh family when one is given, and
+	// the deletion of ResetCounter when one is given.
 	// ErrNotFound when the user is gone (nothing is written then).
 	RecordLogin(ctx context.Context, l Login) error
 }
@@ -221,6 +223,9 @@ type Login struct {
 	IP              string
 	NewPasswordHash string         // empty: keep the stored hash
 	Family          *RefreshFamily // nil: no refresh token was issued
+	// ResetCounter, when set, is deleted in the same write: a completed
+	// login clears its brute-force counter without a statement of its own.
+	ResetCounter *CounterKey
 }
 
 // RefreshFamilies stores refresh-token families: one row per original grant,

@@ -124,24 +124,47 @@ func (s *Store) RecordLogin(ctx context.Context, l store.Login) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	if s.dialect == DialectPostgres && l.Family != nil {
-		q := "WITH u AS (" + update + " RETURNING 1) INSERT INTO refresh_families (" +
-			strings.Join(s.families.columns, ", ") + ") SELECT " + placeholders(5, len(famArgs)) + " FROM u"
-		res, err := s.w.ExecContext(ctx, q, append(args, famArgs...)...)
+	const resetSQL = `DELETE FROM attack_counters WHERE kind = $%d AND key = $%d`
+	if s.dialect == DialectPostgres {
+		// One statement whatever is written: the counter's deletion and
+		// the family's insert ride on the user's update as CTEs.
+		q, all := update, args
+		var with []string
+		if l.ResetCounter != nil {
+			n := len(all)
+			// Only when the user is there: a refused login writes nothing.
+			with = append(with, "r AS ("+fmt.Sprintf(resetSQL, n+1, n+2)+" AND EXISTS (SELECT 1 FROM users WHERE user_id = $1))")
+			all = append(all, l.ResetCounter.Kind, l.ResetCounter.Key)
+		}
+		if l.Family != nil {
+			with = append(with, "u AS ("+update+" RETURNING 1)")
+			q = "INSERT INTO refresh_families (" + strings.Join(s.families.columns, ", ") + ") SELECT " +
+				placeholders(len(all)+1, len(famArgs)) + " FROM u"
+			all = append(all, famArgs...)
+		}
+		if len(with) > 0 {
+			q = "WITH " + strings.Join(with, ", ") + " " + q
+		}
+		res, err := s.w.ExecContext(ctx, q, all...)
 		return oneRow(what, res, err)
 	}
-	// SQLite: the user update and the family insert share a transaction,
-	// which the group commit shares with other grants' writes.
+	// SQLite: the user update, the family insert and the counter's reset
+	// share a transaction, which the group commit shares with other
+	// grants' writes.
 	return s.grantWrite(ctx, func(ctx context.Context, ex execer) error {
 		res, err := ex.ExecContext(ctx, update, args...)
 		if err := oneRow(what, res, err); err != nil {
 			return err
 		}
-		if l.Family == nil {
-			return nil
+		if l.Family != nil {
+			if _, err := ex.ExecContext(ctx, s.families.insertSQL, famArgs...); err != nil {
+				return writeErr(what, err)
+			}
 		}
-		if _, err := ex.ExecContext(ctx, s.families.insertSQL, famArgs...); err != nil {
-			return writeErr(what, err)
+		if l.ResetCounter != nil {
+			if _, err := ex.ExecContext(ctx, fmt.Sprintf(resetSQL, 1, 2), l.ResetCounter.Kind, l.ResetCounter.Key); err != nil {
+				return fmt.Errorf("%s: reset counter: %w", what, err)
+			}
 		}
 		return nil
 	})

@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// counterColumns are the values of one take, in the order takeSQL binds
+// them.
+const counterColumns = "kind, key, empty_at, interval_us, burst, cost, expire_us, touched_at, taken, connection, identifier, ip"
+
+// takeSQL builds the upsert of n takes: one statement, each row's update
+// reading only that row, so the whole decision (does one more unit fit?
+// take it) is made by the database under the row's lock. A new row always
+// fits (burst is at least 1). excluded.touched_at is the request's now.
+func (s *Store) takeSQL(n int) string {
+	greatest := "MAX"
+	if s.dialect == DialectPostgres {
+		greatest = "GREATEST"
+	}
+	// base: when the bucket drains, counted from now; an expired bucket
+	// starts empty.
+	base := `(CASE WHEN excluded.expire_us > 0 AND c.touched_at < excluded.touched_at - excluded.expire_us
+		THEN excluded.touched_at ELSE ` + greatest + `(c.empty_at, excluded.touched_at) END)`
+	fits := `(` + base + ` + excluded.interval_us - excluded.touched_at <= excluded.burst * excluded.interval_us)`
+	var b strings.Builder
+	b.WriteString("INSERT INTO attack_counters AS c (" + counterColumns + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + placeholders(1+i*12, 12) + ")")
+	}
+	b.WriteString(` ON CONFLICT (kind, key) DO UPDATE SET
+		taken = CASE WHEN ` + fits + ` THEN 1 ELSE 0 END,
+		empty_at = CASE WHEN ` + fits + ` THEN ` + base + ` + excluded.cost * excluded.interval_us ELSE c.empty_at END,
+		touched_at = CASE WHEN ` + fits + ` AND excluded.cost > 0 THEN excluded.touched_at ELSE c.touched_at END,
+		interval_us = excluded.interval_us, burst = excluded.burst, cost = excluded.cost, expire_us = excluded.expire_us,
+		connection = excluded.connection, identifier = excluded.identifier, ip = excluded.ip
+		RETURNING kind, key, empty_at, taken`)
+	return b.String()
+}
+
+// TakeCounters implements store.Counters in one statement.
+func (s *Store) TakeCounters(ctx context.Context, now time.Time, takes ...store.CounterTake) ([]store.CounterResult, error) {
+	if len(takes) == 0 {
+		return nil, nil
+	}
+	at := now.UnixMicro()
+	args := make([]any, 0, 12*len(takes))
+	index := make(map[store.CounterKey]int, len(takes))
+	for i, t := range takes {
+		if t.Burst < 1 || t.Interval <= 0 || t.Cost < 0 || t.Cost > t.Burst {
+			return nil, fmt.Errorf("take counter %s/%s: burst %d, interval %s, cost %d", t.Kind, t.Key, t.Burst, t.Interval, t.Cost)
+		}
+		if _, dup := index[t.CounterKey]; dup {
+			return nil, fmt.Errorf("take counter %s/%s: named twice", t.Kind, t.Key)
+		}
+		index[t.CounterKey] = i
+		iv := t.Interval.Microseconds()
+		args = append(args, t.Kind, t.Key, at+int64(t.Cost)*iv, iv, t.Burst, t.Cost, t.Expire.Microseconds(), at, 1,
+			t.Connection, t.Identifier, t.IP)
+	}
+	rows, err := s.w.QueryContext(ctx, s.takeSQL(len(takes)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("take counters: %w", err)
+	}
+	defer rows.Close()
+	out := make([]store.CounterResult, len(takes))
+	seen := 0
+	for rows.Next() {
+		var k store.CounterKey
+		var empty, taken int64
+		if err := rows.Scan(&k.Kind, &k.Key, &empty, &taken); err != nil {
+			return nil, fmt.Errorf("take counters: %w", err)
+		}
+		i, ok := index[k]
+		if !ok {
+			return nil, fmt.Errorf("take counters: unexpected row %s/%s", k.Kind, k.Key)
+		}
+		e := time.UnixMicro(empty)
+		out[i] = store.CounterResult{CounterKey: k, Taken: taken == 1, Empty: e, Level: store.LevelAt(e, now, takes[i].Interval)}
+		seen++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("take counters: %w", err)
+	}
+	if seen != len(takes) {
+		return nil, fmt.Errorf("take counters: %d rows for %d takes", seen, len(takes))
+	}
+	return out, nil
+}
+
+// ReturnCounter implements store.Counters.
+func (s *Store) ReturnCounter(ctx context.Context, k store.CounterKey, units int, interval time.Duration) error {
+	if units < 0 {
+		return errors.New("return counter: negative units")
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE attack_counters SET empty_at = empty_at - $3 WHERE kind = $1 AND key = $2`,
+		k.Kind, k.Key, int64(units)*interval.Microseconds())
+	if err != nil {
+		return fmt.Errorf("return counter %s/%s: %w", k.Kind, k.Key, err)
+	}
+	return nil
+}
+
+// DeleteCounter implements store.Counters.
+func (s *Store) DeleteCounter(ctx context.Context, k store.CounterKey) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM attack_counters WHERE kind = $1 AND key = $2`, k.Kind, k.Key); err != nil {
+		return fmt.Errorf("delete counter %s/%s: %w", k.Kind, k.Key, err)
+	}
+	return nil
+}
+
+// counterWhere selects a kind's counters by identifier and ip, each
+// ignored when empty.
+const counterWhere = ` WHERE kind = $1 AND ($2 = '' OR identifier = $2) AND ($3 = '' OR ip = $3)`
+
+// ListCounters implements store.Counters.
+func (s *Store) ListCounters(ctx context.Context, kind, identifier, ip string) ([]*store.Counter, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, key, connection, identifier, ip, empty_at, interval_us, touched_at
+		FROM attack_counters`+counterWhere+` ORDER BY touched_at, key`, kind, identifier, ip)
+	if err != nil {
+		return nil, fmt.Errorf("list counters: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Counter
+	for rows.Next() {
+		var c store.Counter
+		var empty, iv, touched int64
+		if err := rows.Scan(&c.Kind, &c.Key, &c.Connection, &c.Identifier, &c.IP, &empty, &iv, &touched); err != nil {
+			return nil, fmt.Errorf("list counters: %w", err)
+		}
+		c.Empty, c.Interval, c.Touched = time.UnixMicro(empty), time.Duration(iv)*time.Microsecond, time.UnixMicro(touched)
+		out = append(out, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list counters: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteCounters implements store.Counters.
+func (s *Store) DeleteCounters(ctx context.Context, kind, identifier, ip string) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM attack_counters`+counterWhere, kind, identifier, ip)
+	if err != nil {
+		return 0, fmt.Errorf("delete counters: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete counters: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteExpiredCounters implements store.Counters.
+func (s *Store) DeleteExpiredCounters(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete expired counters: limit %d", limit)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM attack_counters WHERE (kind, key) IN
+		(SELECT kind, key FROM attack_counters
+		 WHERE empty_at <= $1 OR (expire_us > 0 AND touched_at + expire_us <= $1) LIMIT $2)`, now.UnixMicro(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired counters: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired counters: %w", err)
+	}
+	return int(n), nil
+}
