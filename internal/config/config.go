@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,6 +73,15 @@ type Config struct {
 	// LogStream, when set, also writes every stored tenant log event as a
 	// JSON line to standard output ("stdout") or to this file (appended).
 	LogStream string
+	// TrustedProxies are the networks whose X-Forwarded-For gatehouse
+	// believes (the proxies and load balancers in front of it).
+	TrustedProxies []netip.Prefix
+	// BreachedFilter is a filter built by "gatehouse breached build";
+	// empty: the shipped one.
+	BreachedFilter string
+	// BreachedRangeURL, when set, is a k-anonymity range API (the Pwned
+	// Passwords API's shape) asked beside the filter.
+	BreachedRangeURL string
 
 	// IssuerExplicit says the issuer was chosen (by --issuer or --addr from
 	// any source) rather than left at its default.
@@ -185,6 +195,26 @@ var Settings = []Setting{
 	{Name: "sms-from", Env: "GATEHOUSE_SMS_FROM", Kind: "string",
 		Usage: "sender of text messages: a phone number in E.164 form or a messaging service SID (MG...)",
 		set:   func(c *Config, v string) error { c.SMSFrom = v; return nil }},
+	{Name: "trusted-proxies", Env: "GATEHOUSE_TRUSTED_PROXIES", Kind: "string",
+		Usage: "comma-separated addresses or CIDR networks of the proxies in front of gatehouse, whose X-Forwarded-For gives the client IP",
+		set: func(c *Config, v string) error {
+			nets, err := ParseNetworks(v)
+			c.TrustedProxies = nets
+			return err
+		}},
+	{Name: "breached-filter", Env: "GATEHOUSE_BREACHED_FILTER", Kind: "string",
+		Usage: "breached-password filter made by 'gatehouse breached build' (default: the shipped list of common leaked passwords)",
+		set:   func(c *Config, v string) error { c.BreachedFilter = v; return nil }},
+	{Name: "breached-range-url", Env: "GATEHOUSE_BREACHED_RANGE_URL", Kind: "string",
+		Usage: "base URL of a k-anonymity range API (GET {url}/range/{5 hex}) asked beside the filter, e.g. https://api.pwnedpasswords.com",
+		set: func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+				return fmt.Errorf("%q is not an http(s) URL", v)
+			}
+			c.BreachedRangeURL = v
+			return nil
+		}},
 	{Env: "GATEHOUSE_SECRET", Secret: true,
 		Usage: "master secret that encrypts secrets at rest; required with PostgreSQL (the same on every node), generated into <database>.secret with SQLite when unset",
 		set:   func(c *Config, v string) error { c.Secret = v; return nil }},
@@ -200,6 +230,29 @@ var Settings = []Setting{
 	{Env: "GATEHOUSE_SMS_AUTH_TOKEN", Secret: true,
 		Usage: "the auth token of --sms-account-sid",
 		set:   func(c *Config, v string) error { c.SMSAuthToken = v; return nil }},
+}
+
+// ParseNetworks reads a comma-separated list of IP addresses and CIDR
+// networks ("10.0.0.0/8, 192.0.2.7, fd00::/8").
+func ParseNetworks(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR network", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // ConfigFileEnv names the environment twin of --config.
@@ -564,6 +617,16 @@ func (c Config) Display(s Setting) string {
 		return c.SMSAccountSID
 	case "sms-from":
 		return c.SMSFrom
+	case "trusted-proxies":
+		nets := make([]string, len(c.TrustedProxies))
+		for i, n := range c.TrustedProxies {
+			nets[i] = n.String()
+		}
+		return strings.Join(nets, ",")
+	case "breached-filter":
+		return c.BreachedFilter
+	case "breached-range-url":
+		return c.BreachedRangeURL
 	}
 	return ""
 }

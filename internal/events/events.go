@@ -37,6 +37,17 @@ const (
 	FailedChangePassword      = "fcp"    // a password change refused
 )
 
+// Attack protection's event type codes (attack-protection.md §6).
+const (
+	BlockedAccount       = "limit_wc"        // brute force: an identifier (and IP) blocked
+	BlockedIP            = "limit_mu"        // suspicious IP throttling: an IP blocked
+	SameUserLoginLimit   = "limit_sul"       // too many logins of one user from one IP
+	PasswordLeaked       = "pwd_leak"        // a login with a leaked password
+	SignupPasswordLeaked = "signup_pwd_leak" // a new user's password is leaked
+	ResetPasswordLeaked  = "reset_pwd_leak"  // a changed password is leaked
+	BlockReleased        = "ublkdu"          // a brute-force block released
+)
+
 // Event is one entry of the tenant's log. It never carries a secret, a
 // password, a token or a hash.
 type Event struct {

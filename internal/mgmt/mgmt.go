@@ -186,6 +186,18 @@ func routes() []route {
 
 		{"POST /api/v2/tickets/password-change", []string{"create:user_tickets"}, (*handler).passwordChangeTicket},
 		{"POST /api/v2/tickets/email-verification", []string{"create:user_tickets"}, (*handler).emailVerificationTicket},
+		{"GET /api/v2/attack-protection/brute-force-protection", []string{"read:attack_protection"}, (*handler).getBruteForce},
+		{"PATCH /api/v2/attack-protection/brute-force-protection", []string{"update:attack_protection"}, (*handler).updateBruteForce},
+		{"GET /api/v2/attack-protection/suspicious-ip-throttling", []string{"read:attack_protection"}, (*handler).getSuspiciousIP},
+		{"PATCH /api/v2/attack-protection/suspicious-ip-throttling", []string{"update:attack_protection"}, (*handler).updateSuspiciousIP},
+		{"GET /api/v2/attack-protection/breached-password-detection", []string{"read:attack_protection"}, (*handler).getBreached},
+		{"PATCH /api/v2/attack-protection/breached-password-detection", []string{"update:attack_protection"}, (*handler).updateBreached},
+		{"GET /api/v2/user-blocks", []string{"read:users"}, (*handler).listUserBlocks},
+		{"DELETE /api/v2/user-blocks", []string{"update:users"}, (*handler).deleteUserBlocks},
+		{"GET /api/v2/user-blocks/{id}", []string{"read:users"}, (*handler).getUserBlocks},
+		{"DELETE /api/v2/user-blocks/{id}", []string{"update:users"}, (*handler).deleteUserBlocksOf},
+		{"GET /api/v2/anomaly/blocks/ips/{ip}", []string{"get:anomaly_block"}, (*handler).checkIPBlock},
+		{"DELETE /api/v2/anomaly/blocks/ips/{ip}", []string{"delete:anomaly_block"}, (*handler).deleteIPBlock},
 	}, userMFARoutes()...)
 }
 

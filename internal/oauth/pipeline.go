@@ -84,6 +84,16 @@ type Attempt struct {
 	UserID     string            // when known: the refresh family's user, or the user a wrong password was typed for
 	IP         string            // the end user's address
 	UserAgent  string
+	// Password is the password typed (password grants), for the guards'
+	// breached-password check once it is verified. Never logged or kept.
+	Password string
+	// RefreshFamily is the family of the refresh token shown (refresh
+	// grants), which the refresh rate limit keys on.
+	RefreshFamily string
+	// ResetCounter is set by a guard: the counter the login's commit
+	// clears in the same write as the login record (a success resets the
+	// brute-force count without a statement of its own).
+	ResetCounter *store.CounterKey
 }
 
 // Authorization is what the subject phase established and the later
@@ -128,8 +138,20 @@ func (a *Authorization) Deny(description string) error {
 // Guard is the pre-authentication phase (attack protection: is this
 // user and IP blocked, this IP throttled?). An error ends the request
 // before the subject is authenticated, so no password hash is computed.
+// The Pass it returns hears how the attempt went.
 type Guard interface {
-	Check(ctx context.Context, a *Attempt) error
+	Check(ctx context.Context, a *Attempt) (Pass, error)
+}
+
+// Pass is a guard's hold on an attempt it let through.
+type Pass interface {
+	// Authenticated is told the subject phase's outcome (auth nil when
+	// err is not). An error it returns ends the request instead (a
+	// verified but leaked password refused).
+	Authenticated(ctx context.Context, a *Attempt, auth *Authorization, err error) error
+	// Done is told how the request ended: nil when the tokens were
+	// issued and the grant's commit written.
+	Done(ctx context.Context, a *Attempt, err error)
 }
 
 // PostLogin is the post-authentication phase (rules, then Actions): it may
@@ -151,8 +173,9 @@ type (
 	MFAGateFunc   func(ctx context.Context, a *Authorization) error
 )
 
-// Check implements Guard.
-func (f GuardFunc) Check(ctx context.Context, a *Attempt) error { return f(ctx, a) }
+// Check implements Guard: the function's verdict, and a Pass that only
+// listens.
+func (f GuardFunc) Check(ctx context.Context, a *Attempt) (Pass, error) { return noPass{}, f(ctx, a) }
 
 // Run implements PostLogin.
 func (f PostLoginFunc) Run(ctx context.Context, a *Authorization) error { return f(ctx, a) }
@@ -163,8 +186,16 @@ func (f MFAGateFunc) Check(ctx context.Context, a *Authorization) error { return
 // noHook is every hook's default: it lets everything through.
 type noHook struct{}
 
-func (noHook) Check(context.Context, *Attempt) error     { return nil }
-func (noHook) Run(context.Context, *Authorization) error { return nil }
+func (noHook) Check(context.Context, *Attempt) (Pass, error) { return noPass{}, nil }
+func (noHook) Run(context.Context, *Authorization) error     { return nil }
+
+// noPass is the Pass of a guard that only judges before the subject.
+type noPass struct{}
+
+func (noPass) Authenticated(_ context.Context, _ *Attempt, _ *Authorization, err error) error {
+	return err
+}
+func (noPass) Done(context.Context, *Attempt, error) {}
 
 type noGate struct{}
 

@@ -167,12 +167,23 @@ func (h *Handler) run(ctx context.Context, t *trip) (*TokenResponse, error) {
 	}
 	t.attempt = x.Attempt()
 	t.attempt.IP, t.attempt.UserAgent = ClientIP(ctx), t.userAgent
-	if err := h.Hooks.Guard.Check(ctx, t.attempt); err != nil {
+	pass, err := h.Hooks.Guard.Check(ctx, t.attempt)
+	if err != nil {
 		return nil, err
 	}
-	if t.auth, err = x.Authenticate(ctx); err != nil {
+	resp, err := h.authenticated(ctx, t, x, pass)
+	pass.Done(ctx, t.attempt, err)
+	return resp, err
+}
+
+// authenticated runs the phases from the subject on, for an attempt the
+// guards let through; the guard's pass hears the subject's outcome.
+func (h *Handler) authenticated(ctx context.Context, t *trip, x Exchange, pass Pass) (*TokenResponse, error) {
+	auth, err := x.Authenticate(ctx)
+	if err = pass.Authenticated(ctx, t.attempt, auth, err); err != nil {
 		return nil, err
 	}
+	t.auth = auth
 	if t.auth.User != nil {
 		// Only a user's login runs rules and Actions and may need MFA;
 		// Auth0 runs neither for client credentials.

@@ -36,6 +36,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth/mfaapi"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/postlogin"
+	"github.com/gatehouse/gatehouse/internal/protect"
+	"github.com/gatehouse/gatehouse/internal/protect/breached"
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/seal"
@@ -73,6 +75,7 @@ type App struct {
 	codeKey     []byte             // keys the hashes of one-time MFA codes; shared by nodes with the master secret
 	mailer      notify.Mailer      // email (links, codes); the log without an SMTP server
 	sms         notify.SMS         // text messages (codes); the log without a provider
+	breached    breached.Checker   // breached password detection's list: the shipped filter, --breached-filter, a range API
 	sandbox     *scripts.Sandbox   // runs rules, Actions and custom database scripts; made on first use
 	tenantLog   *tenantlog.Buffer  // the tenant's log: events stored in batches off the request path
 	logStream   io.Closer          // the --log-stream file, if one is open
@@ -188,6 +191,9 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 		o(app)
 	}
 	if err := app.openNotifiers(); err != nil {
+		return nil, err
+	}
+	if app.breached, err = openBreached(cfg); err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(cfg.Issuer)
@@ -441,6 +447,9 @@ func (a *App) routes() http.Handler {
 		a.codeKey = make([]byte, 32)
 		rand.Read(a.codeKey)
 	}
+	if hooks.Guard == nil {
+		hooks.Guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log}
+	}
 	secondFactor := &grants.MFA{Store: a.Store, Issuer: a.Config.Issuer, Now: a.now, CodeKey: a.codeKey}
 	if hooks.MFA == nil {
 		hooks.MFA = secondFactor.Gate()
@@ -509,6 +518,24 @@ func (a *App) routes() http.Handler {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
 	return a.middleware(a.instrument(limitBodies(mux, a.Jobs.MaxUploadBytes())))
+}
+
+// openBreached is the list breached password detection asks: the filter
+// of --breached-filter or the shipped one, and the range API of
+// --breached-range-url beside it.
+func openBreached(cfg config.Config) (breached.Checker, error) {
+	filter := breached.Common()
+	if cfg.BreachedFilter != "" {
+		f, err := breached.LoadFile(cfg.BreachedFilter)
+		if err != nil {
+			return nil, fmt.Errorf("--breached-filter: %w", err)
+		}
+		filter = f
+	}
+	if cfg.BreachedRangeURL == "" {
+		return filter, nil
+	}
+	return breached.Any{filter, &breached.RangeAPI{BaseURL: cfg.BreachedRangeURL}}, nil
 }
 
 // scripts is the JavaScript sandbox shared by rules, Actions and custom

@@ -24,7 +24,7 @@ func (a *App) middleware(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		rec.Header().Set("X-Request-Id", reqID)
 		rec.Header().Set("X-Content-Type-Options", "nosniff")
-		ip := peerIP(r.RemoteAddr)
+		ip := clientIP(peerIP(r.RemoteAddr), r.Header.Values("X-Forwarded-For"), a.Config.TrustedProxies)
 		ctx := logging.WithRequestID(oauth.WithClientIP(r.Context(), ip), reqID)
 		defer func() {
 			if p := recover(); p != nil {

@@ -96,6 +96,7 @@ func (t *TenantSettings) Clone() *TenantSettings {
 		g.MessageTypes = slices.Clone(g.MessageTypes)
 		out.Guardian = &g
 	}
+	out.AttackProtection = t.AttackProtection.Clone()
 	if t.Other != nil {
 		out.Other = make(map[string]json.RawMessage, len(t.Other))
 		for k, v := range t.Other {
@@ -114,3 +115,33 @@ func clonePtr[T any](p *T) *T {
 }
 
 func cloneRaw(r json.RawMessage) json.RawMessage { return slices.Clone(r) }
+
+// Clone returns a deep copy of a.
+func (a *AttackProtection) Clone() *AttackProtection {
+	if a == nil {
+		return nil
+	}
+	out := &AttackProtection{}
+	if b := a.BruteForce; b != nil {
+		c := *b
+		c.Shields, c.Allowlist = slices.Clone(b.Shields), slices.Clone(b.Allowlist)
+		out.BruteForce = &c
+	}
+	if ip := a.SuspiciousIP; ip != nil {
+		c := *ip
+		c.Shields, c.Allowlist, c.Stages = slices.Clone(ip.Shields), slices.Clone(ip.Allowlist), maps.Clone(ip.Stages)
+		out.SuspiciousIP = &c
+	}
+	if b := a.Breached; b != nil {
+		c := *b
+		c.Shields, c.AdminNotificationFrequency = slices.Clone(b.Shields), slices.Clone(b.AdminNotificationFrequency)
+		if b.StageShields != nil {
+			c.StageShields = make(map[string][]string, len(b.StageShields))
+			for k, v := range b.StageShields {
+				c.StageShields[k] = slices.Clone(v)
+			}
+		}
+		out.Breached = &c
+	}
+	return out
+}

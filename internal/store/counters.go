@@ -34,6 +34,9 @@ type CounterResult struct {
 	CounterKey
 	// Taken is true when a unit fitted (and, with Cost > 0, was taken).
 	Taken bool
+	// Skipped is true when an earlier take of the call did not fit, so
+	// this one was not tried.
+	Skipped bool
 	// Level is how many units are in the bucket after the take,
 	// rounded up.
 	Level int
@@ -76,9 +79,10 @@ func level(empty, now time.Time, interval time.Duration) int {
 // atomic statement on the database, never a read-modify-write in the
 // process, so any number of nodes share them exactly.
 type Counters interface {
-	// TakeCounters applies each take atomically (all of them in one
-	// statement) and returns one result per take, in order. Two takes must
-	// not name the same counter.
+	// TakeCounters applies the takes in order, each atomically and only
+	// while every earlier one fitted (a refused take skips the rest), in
+	// one statement or transaction, and returns one result per take. Two
+	// takes must not name the same counter.
 	TakeCounters(ctx context.Context, now time.Time, takes ...CounterTake) ([]CounterResult, error)
 	// ReturnCounter gives back units taken from a counter (an attempt
 	// that turned out not to count). A missing counter is not an error.

@@ -9,7 +9,7 @@ import (
 // not recurse into TenantSettings.MarshalJSON.
 type tenantKnown TenantSettings
 
-var tenantKnownKeys = []string{"default_directory", "default_audience", "friendly_name", "flags", "guardian"}
+var tenantKnownKeys = []string{"default_directory", "default_audience", "friendly_name", "flags", "guardian", "attack_protection"}
 
 // MarshalJSON writes the typed fields and every field kept in Other.
 func (t TenantSettings) MarshalJSON() ([]byte, error) {

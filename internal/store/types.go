@@ -323,6 +323,10 @@ type TenantSettings struct {
 	Flags            map[string]bool `json:"flags,omitempty"`
 	// Guardian is the MFA policy and factors (the /guardian endpoints).
 	Guardian *Guardian `json:"guardian,omitempty"`
+	// AttackProtection is brute-force protection, suspicious IP throttling
+	// and breached password detection (the /attack-protection endpoints);
+	// nil parts keep Auth0's defaults.
+	AttackProtection *AttackProtection `json:"attack_protection,omitempty"`
 	// Other keeps the remaining top-level fields of the settings document.
 	Other map[string]json.RawMessage `json:"-"`
 }
@@ -337,6 +341,50 @@ type Guardian struct {
 	Factors map[string]bool `json:"factors,omitempty"`
 	// MessageTypes are the phone factor's channels: sms and/or voice.
 	MessageTypes []string `json:"message_types,omitempty"`
+}
+
+// AttackProtection is the tenant's attack protection, part by part.
+type AttackProtection struct {
+	BruteForce   *BruteForceProtection      `json:"brute_force,omitempty"`
+	SuspiciousIP *SuspiciousIPThrottling    `json:"suspicious_ip,omitempty"`
+	Breached     *BreachedPasswordDetection `json:"breached,omitempty"`
+}
+
+// BruteForceProtection limits failed logins per identifier (and IP).
+type BruteForceProtection struct {
+	Enabled     bool     `json:"enabled"`
+	Shields     []string `json:"shields"`   // block, user_notification
+	Allowlist   []string `json:"allowlist"` // addresses and CIDR networks
+	Mode        string   `json:"mode"`      // count_per_identifier_and_ip or count_per_identifier
+	MaxAttempts int      `json:"max_attempts"`
+}
+
+// SuspiciousIPThrottling limits failed logins and signups per IP.
+type SuspiciousIPThrottling struct {
+	Enabled   bool     `json:"enabled"`
+	Shields   []string `json:"shields"` // block, admin_notification
+	Allowlist []string `json:"allowlist"`
+	// Stages are pre-login, pre-user-registration and
+	// pre-custom-token-exchange.
+	Stages map[string]ThrottleStage `json:"stages"`
+}
+
+// ThrottleStage is one bucket of suspicious IP throttling: MaxAttempts
+// attempts, one more every Rate milliseconds.
+type ThrottleStage struct {
+	MaxAttempts int   `json:"max_attempts"`
+	Rate        int64 `json:"rate"`
+}
+
+// BreachedPasswordDetection refuses or reports passwords known leaked.
+type BreachedPasswordDetection struct {
+	Enabled                    bool     `json:"enabled"`
+	Shields                    []string `json:"shields"` // block, user_notification, admin_notification
+	AdminNotificationFrequency []string `json:"admin_notification_frequency"`
+	Method                     string   `json:"method"` // standard or enhanced
+	// StageShields are the shields of pre-user-registration and
+	// pre-change-password.
+	StageShields map[string][]string `json:"stage_shields"`
 }
 
 // Authenticator is a user's enrolled second factor.

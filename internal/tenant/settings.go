@@ -60,8 +60,9 @@ func (s *Service) UpdateSettings(ctx context.Context, patch map[string]any) (_ *
 		if err != nil {
 			return err
 		}
-		// The MFA configuration has endpoints of its own (guardian.go).
-		next.Guardian = ts.Guardian
+		// The MFA configuration and attack protection have endpoints of
+		// their own (guardian.go, attackprotection.go).
+		next.Guardian, next.AttackProtection = ts.Guardian, ts.AttackProtection
 		*ts = *next
 		return nil
 	})

@@ -45,6 +45,9 @@ type Service struct {
 	// Issuer is the tenant's public base URL with its trailing slash;
 	// ticket links start with it.
 	Issuer string
+	// Breached, when set, is asked about every password being set
+	// (breached password detection's registration and change stages).
+	Breached PasswordChecker
 }
 
 func (s *Service) now() time.Time {

@@ -145,6 +145,9 @@ func (s *Service) createDBUser(ctx context.Context, conn *store.Connection, opts
 	if err := checkPassword(opts, b.Password.V, u); err != nil {
 		return nil, err
 	}
+	if err := s.CheckNewPassword(ctx, StagePreUserRegistration, u, b.Password.V); err != nil {
+		return nil, err
+	}
 	if u.PasswordHash, err = s.hashPassword(b.Password.V); err != nil {
 		return nil, err
 	}
@@ -293,6 +296,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 		if err := checkPassword(opts, b.Password.V, &preview); err != nil {
 			return nil, err
 		}
+		if err := s.CheckNewPassword(ctx, StagePreChangePassword, &preview, b.Password.V); err != nil {
+			return nil, err
+		}
 		if hash, err = s.hashPassword(b.Password.V); err != nil {
 			return nil, err
 		}
@@ -311,7 +317,16 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errUserExists
 	}
-	return u, notFound(err, errNoUser)
+	if err != nil {
+		return nil, notFound(err, errNoUser)
+	}
+	if hash != "" {
+		// A new password ends the brute-force blocks of the old one.
+		if err := s.ClearBruteForce(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
 }
 
 // DeleteUser deletes a user.

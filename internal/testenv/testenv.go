@@ -289,6 +289,17 @@ func (e *Env) SeedTenant(opts ...TenantOption) *Tenant {
 	return tn
 }
 
+// AllowLoopback puts the loopback addresses on the brute-force and
+// suspicious IP allowlists, for tests that log one user in many times
+// from here (floods, races) and are not about attack protection: an
+// allowlisted IP is neither counted, blocked nor rate limited.
+func (e *Env) AllowLoopback() {
+	e.t.Helper()
+	loopback := []string{"127.0.0.1", "::1"}
+	e.API("PATCH", "/attack-protection/brute-force-protection", map[string]any{"allowlist": loopback}, 200)
+	e.API("PATCH", "/attack-protection/suspicious-ip-throttling", map[string]any{"allowlist": loopback}, 200)
+}
+
 // PasswordGrant is the seed's "Request tokens" step.
 func (e *Env) PasswordGrant(tn *Tenant, extra url.Values) (int, map[string]any) {
 	v := url.Values{

@@ -83,7 +83,7 @@ func (g *Password) Check(ctx context.Context, req *oauth.Request, client *store.
 	}
 	return &passwordExchange{
 		g: g, client: client, conn: conn, api: api, scopes: scopes, offline: offline, password: req.Password,
-		attempt: &oauth.Attempt{GrantType: req.GrantType, Client: client, Connection: conn, Username: req.Username},
+		attempt: &oauth.Attempt{GrantType: req.GrantType, Client: client, Connection: conn, Username: req.Username, Password: req.Password},
 	}, nil
 }
 
@@ -175,6 +175,7 @@ func (x *passwordExchange) Commit(ctx context.Context, auth *oauth.Authorization
 	}
 	err := x.g.Store.RecordLogin(ctx, store.Login{
 		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: x.rehash, Family: family,
+		ResetCounter: x.attempt.ResetCounter,
 	})
 	if err != nil {
 		return "", oauth.ErrServer.WithCause(fmt.Errorf("record login: %w", err))

@@ -66,7 +66,7 @@ func (g *Refresh) Check(ctx context.Context, req *oauth.Request, client *store.C
 		// A refused or reused token of a known family is logged under its user.
 		return nil, oauth.AsError(err).WithUser(f.UserID)
 	}
-	x.attempt = &oauth.Attempt{GrantType: req.GrantType, Client: client, UserID: f.UserID}
+	x.attempt = &oauth.Attempt{GrantType: req.GrantType, Client: client, UserID: f.UserID, RefreshFamily: f.ID}
 	return x, nil
 }
 

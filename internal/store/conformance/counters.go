@@ -35,11 +35,20 @@ func testCounterBurst(t *testing.T, s store.Store) {
 			t.Fatalf("take %d: taken %v level %d, want %v %d", i, r[0].Taken, r[0].Level, wantTaken, wantLevel)
 		}
 	}
-	// Several counters in one call, in the order asked.
+	// Several counters in one call, in the order asked; a refusal skips
+	// the rest.
 	r := ok[[]store.CounterResult](t)(s.TakeCounters(ctx(t), now,
-		take("ip", "192.0.2.1", 5, 1, time.Minute), take("bf", "ann", 3, 1, time.Hour), take("bf", "bob", 3, 1, time.Hour)))
-	if len(r) != 3 || r[0].Key != "192.0.2.1" || !r[0].Taken || r[1].Key != "ann" || r[1].Taken || r[2].Key != "bob" || r[2].Level != 1 {
+		take("ip", "192.0.2.1", 5, 1, time.Minute), take("bf", "bob", 3, 1, time.Hour), take("bf", "ann", 3, 1, time.Hour)))
+	if len(r) != 3 || r[0].Key != "192.0.2.1" || !r[0].Taken || r[1].Key != "bob" || r[1].Level != 1 || r[2].Key != "ann" || r[2].Taken {
 		t.Fatalf("three takes: %+v", r)
+	}
+	r = ok[[]store.CounterResult](t)(s.TakeCounters(ctx(t), now,
+		take("ip", "192.0.2.1", 5, 1, time.Minute), take("bf", "ann", 3, 1, time.Hour), take("bf", "bob", 3, 1, time.Hour)))
+	if !r[0].Taken || r[0].Level != 2 || r[1].Taken || r[1].Skipped || !r[2].Skipped || r[2].Taken {
+		t.Fatalf("a refusal in the middle: %+v", r)
+	}
+	if l := ok[[]*store.Counter](t)(s.ListCounters(ctx(t), "bf", "bob", ""))[0].Level(now); l != 1 {
+		t.Fatalf("a skipped take changed its counter: level %d", l)
 	}
 	if _, err := s.TakeCounters(ctx(t), now, take("bf", "ann", 3, 1, time.Hour), take("bf", "ann", 3, 1, time.Hour)); err == nil {
 		t.Fatal("the same counter twice in one call was accepted")
@@ -144,12 +153,15 @@ func testCounterConcurrent(t *testing.T, s store.Store) {
 	var taken atomic.Int64
 	for range 40 {
 		wg.Go(func() {
-			r, err := s.TakeCounters(ctx(t), now, take("ip", "198.51.100.7", 100, 0, time.Hour), take("bf", "race", 7, 1, time.Hour))
+			// A gate in front that lets 20 through, as the same-user
+			// limit does: its refusals must not touch the counter behind.
+			r, err := s.TakeCounters(ctx(t), now, take("ip", "198.51.100.7", 100, 0, time.Hour),
+				take("sul", "race", 20, 1, time.Hour), take("bf", "race", 7, 1, time.Hour))
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			if r[1].Taken {
+			if r[2].Taken {
 				taken.Add(1)
 			}
 		})

@@ -14,11 +14,11 @@ import (
 // them.
 const counterColumns = "kind, key, empty_at, interval_us, burst, cost, expire_us, touched_at, taken, connection, identifier, ip"
 
-// takeSQL builds the upsert of n takes: one statement, each row's update
-// reading only that row, so the whole decision (does one more unit fit?
-// take it) is made by the database under the row's lock. A new row always
-// fits (burst is at least 1). excluded.touched_at is the request's now.
-func (s *Store) takeSQL(n int) string {
+// takeSQL is the upsert of one take whose row comes from source (a
+// VALUES or SELECT clause): the decision (does one more unit fit? take
+// it) is made by the database under the row's lock. A new row always fits
+// (burst is at least 1). excluded.touched_at is the request's now.
+func (s *Store) takeSQL(source string) string {
 	greatest := "MAX"
 	if s.dialect == DialectPostgres {
 		greatest = "GREATEST"
@@ -28,31 +28,57 @@ func (s *Store) takeSQL(n int) string {
 	base := `(CASE WHEN excluded.expire_us > 0 AND c.touched_at < excluded.touched_at - excluded.expire_us
 		THEN excluded.touched_at ELSE ` + greatest + `(c.empty_at, excluded.touched_at) END)`
 	fits := `(` + base + ` + excluded.interval_us - excluded.touched_at <= excluded.burst * excluded.interval_us)`
-	var b strings.Builder
-	b.WriteString("INSERT INTO attack_counters AS c (" + counterColumns + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(" + placeholders(1+i*12, 12) + ")")
-	}
-	b.WriteString(` ON CONFLICT (kind, key) DO UPDATE SET
+	return "INSERT INTO attack_counters AS c (" + counterColumns + ") " + source + ` ON CONFLICT (kind, key) DO UPDATE SET
 		taken = CASE WHEN ` + fits + ` THEN 1 ELSE 0 END,
 		empty_at = CASE WHEN ` + fits + ` THEN ` + base + ` + excluded.cost * excluded.interval_us ELSE c.empty_at END,
 		touched_at = CASE WHEN ` + fits + ` AND excluded.cost > 0 THEN excluded.touched_at ELSE c.touched_at END,
 		interval_us = excluded.interval_us, burst = excluded.burst, cost = excluded.cost, expire_us = excluded.expire_us,
 		connection = excluded.connection, identifier = excluded.identifier, ip = excluded.ip
-		RETURNING kind, key, empty_at, taken`)
+		RETURNING kind, key, empty_at, taken`
+}
+
+// pgTypes are the PostgreSQL types of counterColumns, for the chained
+// takes' SELECT (which, unlike VALUES, does not take them from the table).
+var pgTypes = []string{"text", "text", "bigint", "bigint", "integer", "integer", "bigint", "bigint", "integer", "text", "text", "text"}
+
+// chainSQL is TakeCounters' statement on PostgreSQL: one data-modifying
+// CTE per take, each inserting its row only when the previous one fitted.
+func (s *Store) chainSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("WITH ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		var source string
+		if i == 0 {
+			source = "VALUES (" + placeholders(1, len(pgTypes)) + ")"
+		} else {
+			cols := make([]string, len(pgTypes))
+			for j, ty := range pgTypes {
+				cols[j] = fmt.Sprintf("$%d::%s", 1+i*len(pgTypes)+j, ty)
+			}
+			source = fmt.Sprintf("SELECT %s WHERE (SELECT taken FROM t%d) = 1", strings.Join(cols, ", "), i-1)
+		}
+		fmt.Fprintf(&b, "t%d AS (%s)", i, s.takeSQL(source))
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteString(" UNION ALL")
+		}
+		fmt.Fprintf(&b, " SELECT kind, key, empty_at, taken FROM t%d", i)
+	}
 	return b.String()
 }
 
-// TakeCounters implements store.Counters in one statement.
+// TakeCounters implements store.Counters: on PostgreSQL one statement, on
+// SQLite one transaction on the single writer connection.
 func (s *Store) TakeCounters(ctx context.Context, now time.Time, takes ...store.CounterTake) ([]store.CounterResult, error) {
 	if len(takes) == 0 {
 		return nil, nil
 	}
 	at := now.UnixMicro()
-	args := make([]any, 0, 12*len(takes))
+	args := make([]any, 0, len(pgTypes)*len(takes))
 	index := make(map[store.CounterKey]int, len(takes))
 	for i, t := range takes {
 		if t.Burst < 1 || t.Interval <= 0 || t.Cost < 0 || t.Cost > t.Burst {
@@ -66,32 +92,64 @@ func (s *Store) TakeCounters(ctx context.Context, now time.Time, takes ...store.
 		args = append(args, t.Kind, t.Key, at+int64(t.Cost)*iv, iv, t.Burst, t.Cost, t.Expire.Microseconds(), at, 1,
 			t.Connection, t.Identifier, t.IP)
 	}
-	rows, err := s.w.QueryContext(ctx, s.takeSQL(len(takes)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("take counters: %w", err)
-	}
-	defer rows.Close()
 	out := make([]store.CounterResult, len(takes))
-	seen := 0
-	for rows.Next() {
-		var k store.CounterKey
-		var empty, taken int64
-		if err := rows.Scan(&k.Kind, &k.Key, &empty, &taken); err != nil {
-			return nil, fmt.Errorf("take counters: %w", err)
-		}
+	for i, t := range takes {
+		out[i] = store.CounterResult{CounterKey: t.CounterKey, Skipped: true}
+	}
+	record := func(k store.CounterKey, empty, taken int64) error {
 		i, ok := index[k]
 		if !ok {
-			return nil, fmt.Errorf("take counters: unexpected row %s/%s", k.Kind, k.Key)
+			return fmt.Errorf("take counters: unexpected row %s/%s", k.Kind, k.Key)
 		}
 		e := time.UnixMicro(empty)
 		out[i] = store.CounterResult{CounterKey: k, Taken: taken == 1, Empty: e, Level: store.LevelAt(e, now, takes[i].Interval)}
-		seen++
+		return nil
 	}
-	if err := rows.Err(); err != nil {
+	if s.dialect == DialectPostgres {
+		rows, err := s.w.QueryContext(ctx, s.chainSQL(len(takes)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("take counters: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k store.CounterKey
+			var empty, taken int64
+			if err := rows.Scan(&k.Kind, &k.Key, &empty, &taken); err != nil {
+				return nil, fmt.Errorf("take counters: %w", err)
+			}
+			if err := record(k, empty, taken); err != nil {
+				return nil, err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("take counters: %w", err)
+		}
+		return out, nil
+	}
+	// SQLite: one writer, so the takes of a transaction are never
+	// interleaved with another's.
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("take counters: %w", err)
 	}
-	if seen != len(takes) {
-		return nil, fmt.Errorf("take counters: %d rows for %d takes", seen, len(takes))
+	defer tx.Rollback()
+	q := s.takeSQL("VALUES (" + placeholders(1, len(pgTypes)) + ")")
+	for i := range takes {
+		var k store.CounterKey
+		var empty, taken int64
+		row := tx.QueryRowContext(ctx, q, args[i*len(pgTypes):(i+1)*len(pgTypes)]...)
+		if err := row.Scan(&k.Kind, &k.Key, &empty, &taken); err != nil {
+			return nil, fmt.Errorf("take counters: %w", err)
+		}
+		if err := record(k, empty, taken); err != nil {
+			return nil, err
+		}
+		if taken != 1 {
+			break
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("take counters: commit: %w", err)
 	}
 	return out, nil
 }
