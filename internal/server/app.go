@@ -76,6 +76,7 @@ type App struct {
 	mailer      notify.Mailer      // email (links, codes); the log without an SMTP server
 	sms         notify.SMS         // text messages (codes); the log without a provider
 	breached    breached.Checker   // breached password detection's list: the shipped filter, --breached-filter, a range API
+	guard       *protect.Guard     // attack protection: the token pipeline's guard, and signups' CheckSignup
 	sandbox     *scripts.Sandbox   // runs rules, Actions and custom database scripts; made on first use
 	tenantLog   *tenantlog.Buffer  // the tenant's log: events stored in batches off the request path
 	logStream   io.Closer          // the --log-stream file, if one is open
@@ -385,6 +386,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// Guard is the App's attack protection: the token pipeline's guard, and
+// CheckSignup for the signup endpoint (suspicious IP throttling's
+// pre-user-registration stage).
+func (a *App) Guard() *protect.Guard { return a.guard }
+
 // Close stores the tenant log's last events, then releases the store.
 func (a *App) Close() error {
 	err := a.closeTenantLog()
@@ -447,8 +453,9 @@ func (a *App) routes() http.Handler {
 		a.codeKey = make([]byte, 32)
 		rand.Read(a.codeKey)
 	}
+	a.guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log}
 	if hooks.Guard == nil {
-		hooks.Guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log}
+		hooks.Guard = a.guard
 	}
 	secondFactor := &grants.MFA{Store: a.Store, Issuer: a.Config.Issuer, Now: a.now, CodeKey: a.codeKey}
 	if hooks.MFA == nil {
