@@ -62,6 +62,19 @@ func (e *env) post(form url.Values) *httptest.ResponseRecorder {
 	return rec
 }
 
+// grantFrom is grant from the client address remote ("ip:port").
+func (e *env) grantFrom(tb testing.TB, form url.Values, remote string) {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = remote
+	rec := httptest.NewRecorder()
+	e.local.App.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("password grant from %s: status %d %s", remote, rec.Code, rec.Body)
+	}
+}
+
 // grant posts form and returns the answer's refresh token, failing tb
 // unless the server issued tokens.
 func (e *env) grant(tb testing.TB, form url.Values) string {

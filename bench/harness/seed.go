@@ -30,7 +30,11 @@ const Scope = "openid offline_access"
 
 // Seed creates a fresh Tenant through the Management API. Every name
 // carries a random suffix, so seeding a server twice does not collide; it
-// does make the new connection the tenant's default directory.
+// does make the new connection the tenant's default directory. It puts
+// every address on the attack protection allowlists: a load logs one user
+// in from one address far past the same-user login limit, and fails
+// passwords on purpose (BenchmarkRefusal). BenchmarkProtection measures
+// the protection itself by clearing them (Protect).
 func Seed(ctx context.Context, m *Management) (*Tenant, error) {
 	suffix := ids.Hex(4)
 	tn := &Tenant{
@@ -92,7 +96,25 @@ func Seed(ctx context.Context, m *Management) (*Tenant, error) {
 	if err := m.Call(ctx, "PATCH", "/tenants/settings", map[string]any{"default_directory": tn.Connection}, nil, 200); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
+	if err := allowlist(ctx, m, []string{"0.0.0.0/0", "::/0"}); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
 	return tn, nil
+}
+
+// Protect empties the attack protection allowlists Seed filled: every
+// login is then counted, rate limited and throttled as Auth0 does.
+func Protect(ctx context.Context, m *Management) error {
+	return allowlist(ctx, m, []string{})
+}
+
+func allowlist(ctx context.Context, m *Management, list []string) error {
+	for _, path := range []string{"/attack-protection/brute-force-protection", "/attack-protection/suspicious-ip-throttling"} {
+		if err := m.Call(ctx, "PATCH", path, map[string]any{"allowlist": list}, nil, 200); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PasswordForm is a password grant for the tenant's user with Scope.
