@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -127,10 +128,28 @@ func (s *Store) TakeCounters(ctx context.Context, now time.Time, takes ...store.
 		return out, nil
 	}
 	// SQLite: one writer, so the takes of a transaction are never
-	// interleaved with another's.
-	tx, err := s.beginWrite(ctx)
+	// interleaved with another's. The transaction commits with
+	// synchronous=NORMAL, which in WAL mode skips its fsync: the next
+	// durable commit (the login's record, a rotation) syncs it along, and a
+	// power cut before then forgets a few attempts' counts rather than any
+	// login. An fsync per attempt would double what protection costs.
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("take counters: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return nil, fmt.Errorf("take counters: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); err != nil {
+			// Never leave the writer less durable: drop the connection.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("take counters: begin: %w", err)
 	}
 	defer tx.Rollback()
 	q := s.takeSQL("VALUES (" + placeholders(1, len(pgTypes)) + ")")
