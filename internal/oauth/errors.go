@@ -60,6 +60,7 @@ func (e *Error) WithUser(userID string) *Error {
 	c.user = userID
 	return &c
 }
+
 // Event is the Auth0 log event type WithEvent set, or "".
 func (e *Error) Event() string { return e.event }
 
