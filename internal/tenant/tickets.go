@@ -145,6 +145,11 @@ func (s *Service) ResetPassword(ctx context.Context, t *store.Ticket, password s
 	if err := CheckNewPassword(conn, password, user); err != nil {
 		return nil, err
 	}
+	// Breached password detection's pre-change-password stage, as for a
+	// change through the Management API.
+	if err := s.CheckNewPassword(ctx, StagePreChangePassword, user, password); err != nil {
+		return nil, err
+	}
 	hash, err := s.hashPassword(password)
 	if err != nil {
 		return nil, err
