@@ -25,6 +25,7 @@ func TestRunawayActionsAreStopped(t *testing.T) {
 		Timeout: limit, Watchdog: scripts.NewWatchdog(256 << 20),
 	})))
 	tn := e.SeedTenant()
+	e.AllowLoopback() // one user logs in many times from here: past the same-user limit
 	a := e.API("POST", "/actions/actions", map[string]any{
 		"name": "runaway", "supported_triggers": []map[string]string{{"id": "post-login", "version": "v3"}},
 		"code": `exports.onExecutePostLogin = async (event, api) => {
