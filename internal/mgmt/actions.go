@@ -122,6 +122,16 @@ func (h *handler) actionWithVersion(r *http.Request, a *store.Action) (*actionVi
 	return viewAction(a, v), nil
 }
 
+// writeAction answers with a single Action and its deployed version.
+func (h *handler) writeAction(w http.ResponseWriter, r *http.Request, status int, a *store.Action) error {
+	v, err := h.actionWithVersion(r, a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
 // writeActionsPage renders Auth0's paged envelope for the Actions
 // collections: {collection, total, page, per_page}.
 func writeActionsPage[T any](w http.ResponseWriter, r *http.Request, collection string, all []T, view func(T) (any, error)) error {
@@ -197,12 +207,7 @@ func (h *handler) getAction(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
-	v, err := h.actionWithVersion(r, a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return h.writeAction(w, r, http.StatusOK, a)
 }
 
 func (h *handler) createAction(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -214,12 +219,7 @@ func (h *handler) createAction(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
-	v, err := h.actionWithVersion(r, a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, v)
-	return nil
+	return h.writeAction(w, r, http.StatusCreated, a)
 }
 
 func (h *handler) updateAction(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -231,12 +231,7 @@ func (h *handler) updateAction(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
-	v, err := h.actionWithVersion(r, a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return h.writeAction(w, r, http.StatusOK, a)
 }
 
 func (h *handler) deleteAction(w http.ResponseWriter, r *http.Request, p Principal) error {
