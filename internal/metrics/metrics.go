@@ -37,7 +37,25 @@ type Metrics struct {
 	hashDuration prometheus.Histogram
 	// the database under the configuration cache, per operation
 	storeDuration *prometheus.HistogramVec
+	// attack protection's verdicts, and breached passwords per stage
+	protection *prometheus.CounterVec
+	breached   *prometheus.CounterVec
 }
+
+// Attack protection's label values (see Protection and BreachedPassword).
+const (
+	BruteForce      = "brute_force"
+	SuspiciousIP    = "suspicious_ip"
+	SameUserLimit   = "same_user_limit"
+	RefreshLimit    = "refresh_limit"
+	Blocked         = "blocked"      // a block or throttle began (limit_wc, limit_mu), or a leaked password was refused
+	Refused         = "refused"      // a request answered 429 by a block, throttle or limit in force
+	Allowed         = "allowed"      // a leaked password let through (no block shield)
+	CheckFailed     = "check_failed" // the breached-password list could not answer
+	StagePreLogin   = "pre-login"
+	StageSignup     = "pre-user-registration"
+	StageChangePass = "pre-change-password"
+)
 
 // New makes the collectors and registers them with the Go runtime and
 // process collectors on a fresh registry.
@@ -93,6 +111,14 @@ func New() *Metrics {
 			Name: "gatehouse_log_events_dropped_total",
 			Help: "Tenant log events not stored, by reason: buffer_full (the write queue was full), store_error (the store kept failing), after_close.",
 		}, []string{"reason"}),
+		protection: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_attack_protection_total",
+			Help: "Attack protection's verdicts, by protection (brute_force, suspicious_ip, same_user_limit, refresh_limit) and outcome: blocked (a block or throttle began) or refused (a request answered 429 while one is in force).",
+		}, []string{"protection", "outcome"}),
+		breached: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_breached_password_detections_total",
+			Help: "Leaked passwords detected, by stage (pre-login, pre-user-registration, pre-change-password) and outcome: blocked, allowed (logged only) or check_failed (the list could not answer).",
+		}, []string{"stage", "outcome"}),
 	}
 	for _, r := range []string{"buffer_full", "store_error", "after_close"} {
 		m.logDropped.WithLabelValues(r)
@@ -100,8 +126,20 @@ func New() *Metrics {
 	for _, o := range []string{"success", "wrong_password", "unknown_user", "failed"} {
 		m.logins.WithLabelValues(o)
 	}
+	// Every series exists from the start, so a rate over it has a base.
+	for p, outcomes := range map[string][]string{BruteForce: {Blocked, Refused}, SuspiciousIP: {Blocked, Refused},
+		SameUserLimit: {Refused}, RefreshLimit: {Refused}} {
+		for _, o := range outcomes {
+			m.protection.WithLabelValues(p, o)
+		}
+	}
+	for _, st := range []string{StagePreLogin, StageSignup, StageChangePass} {
+		for _, o := range []string{Blocked, Allowed, CheckFailed} {
+			m.breached.WithLabelValues(st, o)
+		}
+	}
 	m.registry.MustRegister(m.requests, m.duration, m.events, m.logins, m.refreshReuse, m.storePing, m.logDropped,
-		m.tokenRequests, m.tokenDuration, m.hashDuration, m.storeDuration,
+		m.tokenRequests, m.tokenDuration, m.hashDuration, m.storeDuration, m.protection, m.breached,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -131,6 +169,18 @@ func (m *Metrics) LogEventsDropped(reason string, n int) {
 func (m *Metrics) ObserveToken(grantType string, status int, d time.Duration) {
 	m.tokenRequests.WithLabelValues(grantType, strconv.Itoa(status)).Inc()
 	m.tokenDuration.WithLabelValues(grantType).Observe(d.Seconds())
+}
+
+// Protection counts one attack protection verdict: protection is
+// BruteForce, SuspiciousIP, SameUserLimit or RefreshLimit; outcome Blocked
+// or Refused.
+func (m *Metrics) Protection(protection, outcome string) {
+	m.protection.WithLabelValues(protection, outcome).Inc()
+}
+
+// BreachedPassword counts one leaked password (or failed check) at stage.
+func (m *Metrics) BreachedPassword(stage, outcome string) {
+	m.breached.WithLabelValues(stage, outcome).Inc()
 }
 
 // ObserveHash records one password hash's time (see passwords.Limiter).

@@ -59,6 +59,27 @@ type Checker interface {
 	Leaked(ctx context.Context, password string) (bool, error)
 }
 
+// Observer counts the guard's verdicts (metrics.Metrics): protection is
+// one of the metrics package's BruteForce, SuspiciousIP, SameUserLimit or
+// RefreshLimit, outcome Blocked or Refused; BreachedPassword's stage is
+// tenant.StagePreLogin here, its outcome Blocked, Allowed or CheckFailed.
+type Observer interface {
+	Protection(protection, outcome string)
+	BreachedPassword(stage, outcome string)
+}
+
+// The label values the guard reports (the metrics package's constants).
+const (
+	obsBruteForce   = "brute_force"
+	obsSuspiciousIP = "suspicious_ip"
+	obsSameUser     = "same_user_limit"
+	obsRefresh      = "refresh_limit"
+	obsBlocked      = "blocked"
+	obsRefused      = "refused"
+	obsAllowed      = "allowed"
+	obsCheckFailed  = "check_failed"
+)
+
 // Store is what the guard reads and writes.
 type Store interface {
 	store.Tenants
@@ -76,6 +97,8 @@ type Guard struct {
 	Breached Checker
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Observe counts blocks, throttles, refusals and leaked passwords; nil: none.
+	Observe Observer
 
 	refresh *memLimiter
 	once    sync.Once
@@ -88,6 +111,12 @@ func (g *Guard) now() time.Time {
 		return time.Now()
 	}
 	return g.Now()
+}
+
+func (g *Guard) count(protection, outcome string) {
+	if g.Observe != nil {
+		g.Observe.Protection(protection, outcome)
+	}
 }
 
 func (g *Guard) emit(ctx context.Context, a *oauth.Attempt, typ, description string) {
@@ -138,6 +167,7 @@ func (g *Guard) checkRefresh(ctx context.Context, a *oauth.Attempt) error {
 	if ok {
 		return nil
 	}
+	g.count(obsRefresh, obsRefused)
 	e := *oauth.Errorf(http.StatusTooManyRequests, "too_many_requests",
 		"Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.")
 	e.RetryAfter = seconds(retry)
@@ -221,12 +251,15 @@ func (g *Guard) checkPassword(ctx context.Context, a *oauth.Attempt) (oauth.Pass
 	switch {
 	case ipAt >= 0 && !res[ipAt].Taken && slices.Contains(sip.Shields, tenant.ShieldBlock):
 		refusal = ErrSuspiciousIP
+		g.count(obsSuspiciousIP, obsRefused)
 	case sulAt >= 0 && !res[sulAt].Taken:
 		e := *ErrTooManyLogins
 		e.RetryAfter = seconds(res[sulAt].Empty.Sub(ps.now) - (SameUserBurst-1)*SameUserInterval)
 		refusal = e.WithEvent(events.SameUserLoginLimit)
+		g.count(obsSameUser, obsRefused)
 	case bfAt >= 0 && !res[bfAt].Taken && slices.Contains(bf.Shields, tenant.ShieldBlock):
 		refusal = ErrBlocked
+		g.count(obsBruteForce, obsRefused)
 	}
 	if refusal != nil {
 		ps.giveBack(ctx)
@@ -262,8 +295,10 @@ func (g *Guard) CheckSignup(ctx context.Context, ip string, conn *store.Connecti
 	a := &oauth.Attempt{Client: client, Connection: conn, IP: ip, GrantType: "signup"}
 	if res[0].Taken && res[0].Level >= st.MaxAttempts {
 		g.emit(ctx, a, events.BlockedIP, "too many signups from this IP address")
+		g.count(obsSuspiciousIP, obsBlocked)
 	}
 	if !res[0].Taken && slices.Contains(sip.Shields, tenant.ShieldBlock) {
+		g.count(obsSuspiciousIP, obsRefused)
 		return ErrSuspiciousIP
 	}
 	return nil
@@ -343,6 +378,7 @@ func (ps *pass) failed(ctx context.Context, a *oauth.Attempt) {
 	bf := ps.p.BruteForce
 	if ps.reserved && ps.bfLevel == bf.MaxAttempts {
 		ps.g.emit(ctx, a, events.BlockedAccount, fmt.Sprintf("%d failed login attempts", bf.MaxAttempts))
+		ps.g.count(obsBruteForce, obsBlocked)
 		if slices.Contains(bf.Shields, tenant.ShieldUserNotification) {
 			ps.g.notifyBlocked(ctx, a, bf.MaxAttempts)
 		}
@@ -359,6 +395,7 @@ func (ps *pass) failed(ctx context.Context, a *oauth.Attempt) {
 	}
 	if res[0].Taken && res[0].Level >= ps.ipStage.MaxAttempts {
 		ps.g.emit(ctx, a, events.BlockedIP, "too many failed logins from this IP address")
+		ps.g.count(obsSuspiciousIP, obsBlocked)
 		if slices.Contains(ps.p.SuspiciousIP.Shields, tenant.ShieldAdminNotification) {
 			ps.g.Log.WarnContext(ctx, "suspicious IP throttling blocked an IP address", slog.String("ip", a.IP))
 		}
@@ -376,6 +413,7 @@ func (ps *pass) checkLeaked(ctx context.Context, a *oauth.Attempt, auth *oauth.A
 	if err != nil {
 		// A range API that cannot answer must not lock users out.
 		ps.g.Log.WarnContext(ctx, "breached password check failed", slog.Any("err", err))
+		ps.g.breached(obsCheckFailed)
 		return nil
 	}
 	if !leaked {
@@ -391,9 +429,17 @@ func (ps *pass) checkLeaked(ctx context.Context, a *oauth.Attempt, auth *oauth.A
 				"Change it as soon as you can, here and anywhere else you use it.\n"})
 	}
 	if slices.Contains(br.Shields, tenant.ShieldBlock) {
+		ps.g.breached(obsBlocked)
 		return ErrPasswordLeaked
 	}
+	ps.g.breached(obsAllowed)
 	return nil
+}
+
+func (g *Guard) breached(outcome string) {
+	if g.Observe != nil {
+		g.Observe.BreachedPassword(tenant.StagePreLogin, outcome)
+	}
 }
 
 // Done implements oauth.Pass: a verified login that ended before its

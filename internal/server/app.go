@@ -453,7 +453,7 @@ func (a *App) routes() http.Handler {
 		a.codeKey = make([]byte, 32)
 		rand.Read(a.codeKey)
 	}
-	a.guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log}
+	a.guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log, Observe: a.Metrics}
 	if hooks.Guard == nil {
 		hooks.Guard = a.guard
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -141,4 +142,81 @@ func scrape(t *testing.T, e *testenv.Env) map[string]float64 {
 		out[line[:i]] = v
 	}
 	return out
+}
+
+// TestMetricsCountAttackProtection scrapes /metrics after real blocked
+// logins: a brute-force block and the refusal it causes, a suspicious IP
+// throttled and refused, the same-user and refresh limits, and leaked
+// passwords at login and at user creation, by outcome.
+func TestMetricsCountAttackProtection(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	tn := e.SeedTenant(rotating(0, 2592000, 1296000))
+	e.API("PATCH", "/connections/"+tn.ConnectionID, map[string]any{"options": map[string]any{"password_policy": "none"}}, 200)
+	for _, u := range []string{"bob@example.com", "cy@example.com"} {
+		e.API("POST", "/users", map[string]any{"connection": tn.Connection, "email": u, "password": tn.Password}, 201)
+	}
+
+	// The refresh limit: ten exchanges of a family from one IP, then 429.
+	_, body := e.PasswordGrant(tn, nil)
+	rt := body["refresh_token"].(string)
+	for range 10 {
+		rt = mustRefresh(t, e, tn, rt)
+	}
+	if status, body := refresh(e, tn, rt); status != 429 {
+		t.Fatalf("11th refresh: %d %v", status, body)
+	}
+	// The same-user limit: twenty logins of bob, then one is refused
+	// within as many more as the bucket refilled meanwhile.
+	began := time.Now()
+	for range 20 {
+		expectLogin(t, e, tn, "bob@example.com", tn.Password, 200, "")
+	}
+	status := 200
+	for i := 0; status == 200 && i <= int(time.Since(began)/(6*time.Second))+1; i++ {
+		status, _, _ = login(e, tn, "bob@example.com", tn.Password)
+	}
+	if status != 429 {
+		t.Fatalf("login past the same-user limit: %d", status)
+	}
+	// Brute force: the third wrong password of cy blocks; the right one is refused.
+	setBruteForce(e, map[string]any{"max_attempts": 3})
+	for range 3 {
+		expectLogin(t, e, tn, "cy@example.com", "wrong", 403, "invalid_grant")
+	}
+	expectLogin(t, e, tn, "cy@example.com", tn.Password, 429, "too_many_attempts")
+	// Suspicious IP: the IP's bucket (3 failures so far) empties at 5.
+	e.API("PATCH", "/attack-protection/suspicious-ip-throttling", map[string]any{
+		"stage": map[string]any{"pre-login": map[string]any{"max_attempts": 5}}}, 200)
+	expectLogin(t, e, tn, "x@example.com", "wrong", 403, "invalid_grant")
+	expectLogin(t, e, tn, "y@example.com", "wrong", 403, "invalid_grant")
+	expectLogin(t, e, tn, tn.Username, tn.Password, 429, "too_many_attempts")
+	e.API("PATCH", "/attack-protection/suspicious-ip-throttling", map[string]any{"enabled": false}, 200)
+
+	// Breached passwords: logged only at creation and at a login, then blocked at a login.
+	const leaked = "letmein"
+	e.API("PATCH", "/attack-protection/breached-password-detection", map[string]any{"enabled": true, "shields": []string{"admin_notification"}}, 200)
+	e.API("POST", "/users", map[string]any{"connection": tn.Connection, "email": "leaky@example.com", "password": leaked}, 201)
+	expectLogin(t, e, tn, "leaky@example.com", leaked, 200, "")
+	e.API("PATCH", "/attack-protection/breached-password-detection", map[string]any{"shields": []string{"block"}}, 200)
+	expectLogin(t, e, tn, "leaky@example.com", leaked, 401, "password_leaked")
+
+	series := scrape(t, e)
+	for name, want := range map[string]float64{
+		`gatehouse_attack_protection_total{outcome="refused",protection="refresh_limit"}`:               1,
+		`gatehouse_attack_protection_total{outcome="refused",protection="same_user_limit"}`:             1,
+		`gatehouse_attack_protection_total{outcome="blocked",protection="brute_force"}`:                 1,
+		`gatehouse_attack_protection_total{outcome="refused",protection="brute_force"}`:                 1,
+		`gatehouse_attack_protection_total{outcome="blocked",protection="suspicious_ip"}`:               1,
+		`gatehouse_attack_protection_total{outcome="refused",protection="suspicious_ip"}`:               1,
+		`gatehouse_breached_password_detections_total{outcome="allowed",stage="pre-user-registration"}`: 1,
+		`gatehouse_breached_password_detections_total{outcome="allowed",stage="pre-login"}`:             1,
+		`gatehouse_breached_password_detections_total{outcome="blocked",stage="pre-login"}`:             1,
+		`gatehouse_breached_password_detections_total{outcome="check_failed",stage="pre-login"}`:        0,
+		`gatehouse_breached_password_detections_total{outcome="blocked",stage="pre-change-password"}`:   0,
+	} {
+		if got, ok := series[name]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
+	}
 }

@@ -599,6 +599,7 @@ func (s *Service) CheckNewPassword(ctx context.Context, stage string, u *store.U
 	if err != nil {
 		s.emit(ctx, events.Event{Type: events.FailedAPIOperation, Description: "breached password check failed",
 			Details: map[string]any{"error": err.Error()}})
+		s.countBreached(stage, "check_failed")
 		return nil
 	}
 	if !leaked {
@@ -611,9 +612,19 @@ func (s *Service) CheckNewPassword(ctx context.Context, stage string, u *store.U
 	s.emit(ctx, events.Event{Type: code, UserID: u.UserID, UserName: u.Email, Connection: u.Connection,
 		ConnectionID: u.ConnectionID, Description: "the password is in a list of leaked passwords"})
 	if slices.Contains(p.Breached.StageShields[stage], ShieldBlock) {
+		s.countBreached(stage, "blocked")
 		return ErrPasswordLeaked
 	}
+	s.countBreached(stage, "allowed")
 	return nil
+}
+
+// countBreached reports a leaked password (or a failed check) to the
+// metrics, when the service has them.
+func (s *Service) countBreached(stage, outcome string) {
+	if s.BreachedObserved != nil {
+		s.BreachedObserved(stage, outcome)
+	}
 }
 
 // emit sends an event when the service has an emitter.

@@ -48,6 +48,9 @@ type Service struct {
 	// Breached, when set, is asked about every password being set
 	// (breached password detection's registration and change stages).
 	Breached PasswordChecker
+	// BreachedObserved, when set, counts each leaked password found (and
+	// each failed check) by stage and outcome: blocked, allowed, check_failed.
+	BreachedObserved func(stage, outcome string)
 }
 
 func (s *Service) now() time.Time {
