@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -82,6 +83,21 @@ type Config struct {
 	// BreachedRangeURL, when set, is a k-anonymity range API (the Pwned
 	// Passwords API's shape) asked beside the filter.
 	BreachedRangeURL string
+
+	// ScriptTimeout bounds one run of the tenant's JavaScript (one login's
+	// rules and Actions, one custom database script call).
+	ScriptTimeout time.Duration
+	// ScriptMemoryLimit is the process heap (bytes) over which the memory
+	// watchdog stops the oldest running script.
+	ScriptMemoryLimit int64
+	// ScriptOutputLimit bounds what one run produces (claims, metadata, a
+	// profile) as JSON, in bytes.
+	ScriptOutputLimit int
+	// ScriptHTTPTimeout bounds one outbound HTTP request of a script.
+	ScriptHTTPTimeout time.Duration
+	// ScriptAllowedHosts are hosts every rule and Action may reach over
+	// HTTP, beside the tenant setting's.
+	ScriptAllowedHosts []string
 
 	// IssuerExplicit says the issuer was chosen (by --issuer or --addr from
 	// any source) rather than left at its default.
@@ -215,6 +231,35 @@ var Settings = []Setting{
 			c.BreachedRangeURL = v
 			return nil
 		}},
+	{Name: "script-timeout", Env: "GATEHOUSE_SCRIPT_TIMEOUT", Default: "20s", Kind: "duration",
+		Usage: "wall-clock limit of one run of the tenant's JavaScript: a login's rules and Actions together, or one custom database script call (Auth0's 20s)",
+		set:   func(c *Config, v string) (err error) { c.ScriptTimeout, err = parseDuration(v); return err }},
+	{Name: "script-memory-limit", Env: "GATEHOUSE_SCRIPT_MEMORY_LIMIT", Default: "1073741824", Kind: "int",
+		Usage: "process heap in bytes over which the memory watchdog stops the oldest running script",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.ScriptMemoryLimit); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "script-output-limit", Env: "GATEHOUSE_SCRIPT_OUTPUT_LIMIT", Default: "65536", Kind: "int",
+		Usage: "bytes of JSON one script run may produce (claims, metadata, a profile)",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.ScriptOutputLimit); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "script-http-timeout", Env: "GATEHOUSE_SCRIPT_HTTP_TIMEOUT", Default: "10s", Kind: "duration",
+		Usage: "limit of one outbound HTTP request made by a script (request, fetch, axios)",
+		set:   func(c *Config, v string) (err error) { c.ScriptHTTPTimeout, err = parseDuration(v); return err }},
+	{Name: "script-allowed-hosts", Env: "GATEHOUSE_SCRIPT_ALLOWED_HOSTS", Kind: "string",
+		Usage: "comma-separated hosts (host, host:port or *.domain) every rule and Action may reach over HTTP, beside the tenant setting gatehouse_script_allowed_hosts",
+		set: func(c *Config, v string) error {
+			hosts, err := ParseHosts(v)
+			c.ScriptAllowedHosts = hosts
+			return err
+		}},
 	{Env: "GATEHOUSE_SECRET", Secret: true,
 		Usage: "master secret that encrypts secrets at rest; required with PostgreSQL (the same on every node), generated into <database>.secret with SQLite when unset",
 		set:   func(c *Config, v string) error { c.Secret = v; return nil }},
@@ -253,6 +298,31 @@ func ParseNetworks(v string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// ParseHosts reads a comma-separated list of hosts a script may reach: a
+// host name or address, host:port, or *.domain.
+func ParseHosts(v string) ([]string, error) {
+	var out []string
+	for _, h := range strings.Split(v, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, "/ @?#") {
+			return nil, fmt.Errorf("%q is not a host, host:port or *.domain", h)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (such as 20s or 500ms)", v)
+	}
+	return d, nil
 }
 
 // ConfigFileEnv names the environment twin of --config.
@@ -391,6 +461,12 @@ func (c *Config) finish() error {
 	}
 	if c.ImportMaxBytes < 0 {
 		return errors.New("--import-max-bytes must not be negative")
+	}
+	if c.ScriptTimeout <= 0 || c.ScriptHTTPTimeout <= 0 {
+		return errors.New("--script-timeout and --script-http-timeout must be positive")
+	}
+	if c.ScriptMemoryLimit <= 0 || c.ScriptOutputLimit <= 0 {
+		return errors.New("--script-memory-limit and --script-output-limit must be positive")
 	}
 	if (c.BootstrapClientID == "") != (c.BootstrapClientSecret == "") {
 		return errors.New("GATEHOUSE_BOOTSTRAP_CLIENT_ID and GATEHOUSE_BOOTSTRAP_CLIENT_SECRET go together")
@@ -627,6 +703,16 @@ func (c Config) Display(s Setting) string {
 		return c.BreachedFilter
 	case "breached-range-url":
 		return c.BreachedRangeURL
+	case "script-timeout":
+		return c.ScriptTimeout.String()
+	case "script-memory-limit":
+		return fmt.Sprint(c.ScriptMemoryLimit)
+	case "script-output-limit":
+		return fmt.Sprint(c.ScriptOutputLimit)
+	case "script-http-timeout":
+		return c.ScriptHTTPTimeout.String()
+	case "script-allowed-hosts":
+		return strings.Join(c.ScriptAllowedHosts, ",")
 	}
 	return ""
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
 
 // Store is what the phase reads and writes.
@@ -34,6 +35,7 @@ type Store interface {
 	store.Rules
 	BoundActions(ctx context.Context, triggerID string) ([]*store.BoundAction, error)
 	UpdateUser(ctx context.Context, userID string, fn func(*store.User) error) (*store.User, error)
+	GetTenantSettings(ctx context.Context) (*store.TenantSettings, error)
 }
 
 // Phase implements oauth.PostLogin.
@@ -43,7 +45,8 @@ type Phase struct {
 	// Tenant names the tenant (context.tenant); Domain is auth0.domain.
 	Tenant string
 	Domain string
-	// AllowedHosts are the hosts rules may reach over HTTP.
+	// AllowedHosts are the hosts rules and Actions may reach over HTTP
+	// (--script-allowed-hosts), beside the tenant setting's.
 	AllowedHosts []string
 	Now          func() time.Time
 	Logger       *slog.Logger
@@ -89,6 +92,12 @@ func (p *Phase) Run(ctx context.Context, a *oauth.Authorization) error {
 		}
 	}
 
+	settings, err := p.Store.GetTenantSettings(ctx)
+	if err != nil {
+		return oauth.ErrServer.WithCause(fmt.Errorf("post-login: tenant settings: %w", err))
+	}
+	hosts := append(slices.Clip(p.AllowedHosts), tenant.ScriptAllowedHosts(settings)...)
+
 	req := oauth.RequestInfoFrom(ctx)
 	u := user(a.User)
 	if a.GrantType == protocol.GTYPassword {
@@ -111,7 +120,7 @@ func (p *Phase) Run(ctx context.Context, a *oauth.Authorization) error {
 		Scope:          a.Scopes,
 		RequestedScope: a.Scopes,
 		AuthTime:       p.now(),
-		AllowedHosts:   p.AllowedHosts,
+		AllowedHosts:   hosts,
 	}
 	if a.Connection != nil {
 		in.Connection = scripts.Connection{ID: a.Connection.ID, Name: a.Connection.Name, Strategy: a.Connection.Strategy, Metadata: a.Connection.Metadata}

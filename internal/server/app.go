@@ -547,11 +547,16 @@ func openBreached(cfg config.Config) (breached.Checker, error) {
 }
 
 // scripts is the JavaScript sandbox shared by rules, Actions and custom
-// database scripts, with its default limits (20 s, 64 KiB of output, a
-// 1 GiB heap watchdog).
+// database scripts, with the limits of the --script-* settings (zero
+// values, from a Config not made by config.Load, take the sandbox's
+// defaults: 20 s, 64 KiB of output, a 1 GiB heap watchdog).
 func (a *App) scripts() *scripts.Sandbox {
 	if a.sandbox == nil {
-		sb, err := scripts.New(scripts.Options{Logger: a.Log})
+		cfg := a.Config
+		sb, err := scripts.New(scripts.Options{
+			Logger: a.Log, Timeout: cfg.ScriptTimeout, HTTPTimeout: cfg.ScriptHTTPTimeout,
+			MaxOutputBytes: cfg.ScriptOutputLimit, MemoryLimit: uint64(max(cfg.ScriptMemoryLimit, 0)),
+		})
 		if err != nil {
 			// The prelude is compiled into the binary: this is a build defect.
 			panic(err)
@@ -562,9 +567,11 @@ func (a *App) scripts() *scripts.Sandbox {
 }
 
 // postLogin is the post-login phase: the tenant's rules, then its
-// post-login Actions. Rules and Actions reach no host over HTTP until
-// configuration names some.
+// post-login Actions. Rules and Actions reach over HTTP only the hosts of
+// --script-allowed-hosts and of the tenant setting
+// gatehouse_script_allowed_hosts.
 func (a *App) postLogin() oauth.PostLogin {
 	u, _ := url.Parse(a.Config.Issuer)
-	return &postlogin.Phase{Store: a.Store, Sandbox: a.scripts(), Tenant: u.Hostname(), Domain: u.Hostname(), Now: a.now, Logger: a.Log}
+	return &postlogin.Phase{Store: a.Store, Sandbox: a.scripts(), Tenant: u.Hostname(), Domain: u.Hostname(),
+		AllowedHosts: a.Config.ScriptAllowedHosts, Now: a.now, Logger: a.Log}
 }

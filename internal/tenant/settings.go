@@ -158,6 +158,17 @@ func validateSettingsPatch(patch map[string]any) error {
 			}
 		}
 	}
+	if v, ok := patch[SettingScriptAllowedHosts]; ok && v != nil {
+		list, isList := v.([]any)
+		if !isList {
+			return invalidProp(SettingScriptAllowedHosts, "Expected type array")
+		}
+		for _, h := range list {
+			if s, isStr := h.(string); !isStr || !validHost(s) {
+				return invalidProp(SettingScriptAllowedHosts, "Each entry is a host, host:port or *.domain")
+			}
+		}
+	}
 	if v, ok := patch["flags"]; ok && v != nil {
 		flags, isObj := v.(map[string]any)
 		if !isObj {
@@ -170,6 +181,36 @@ func validateSettingsPatch(patch map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// SettingScriptAllowedHosts is gatehouse's own tenant setting (Auth0 has
+// none: its rules reach any host): the hosts, as host, host:port or
+// *.domain, that every rule and Action may reach over HTTP, beside those
+// of --script-allowed-hosts. An array replaces the list; null clears it.
+const SettingScriptAllowedHosts = "gatehouse_script_allowed_hosts"
+
+// ScriptAllowedHosts reads SettingScriptAllowedHosts from ts; a value that
+// is not a list of strings (it was validated when set) counts as none.
+func ScriptAllowedHosts(ts *store.TenantSettings) []string {
+	if ts == nil {
+		return nil
+	}
+	raw, ok := ts.Other[SettingScriptAllowedHosts]
+	if !ok {
+		return nil
+	}
+	var hosts []string
+	if json.Unmarshal(raw, &hosts) != nil {
+		return nil
+	}
+	return hosts
+}
+
+// validHost accepts what the sandbox's allowlist matches: a host name or
+// address, host:port, or *.domain.
+func validHost(h string) bool {
+	h = strings.TrimSpace(h)
+	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, "/ @?#")
 }
 
 // deepMerge merges patch into cur: nested objects recursively, null
