@@ -1,7 +1,9 @@
 // Command cli is a first-party command-line app that signs its user in the
 // way the seed describes: it asks for username and password, trades them at
 // gatehouse's /oauth/token for tokens (password grant, with audience and
-// offline_access), keeps the refresh token in the user's config directory
+// offline_access), answers mfa_required with a code from an authenticator
+// app (enrolling one on the first login: the otpauth URI as a QR code in
+// the terminal, and the recovery code), keeps the refresh token in the user's config directory
 // readable only by the user, refreshes the access token when it is about to
 // expire, and calls the sample API with it.
 //
@@ -128,6 +130,10 @@ func (a *app) login(ctx context.Context) error {
 		"audience":   {a.audience},
 		"scope":      {"openid profile email offline_access read:sample"},
 	}, nil)
+	var mfa *mfaRequired
+	if errors.As(err, &mfa) {
+		creds, err = a.secondFactor(ctx, mfa.token)
+	}
 	if err != nil {
 		return err
 	}
@@ -233,11 +239,17 @@ func (a *app) token(ctx context.Context, form url.Values, prev *credentials) (*c
 		ExpiresIn    int    `json:"expires_in"`
 		Error        string `json:"error"`
 		Description  string `json:"error_description"`
+		MFAToken     string `json:"mfa_token"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		return nil, fmt.Errorf("gatehouse answered %s with an unreadable body", resp.Status)
 	}
-	if resp.StatusCode != http.StatusOK {
+	switch {
+	case body.Error == "mfa_required" && body.MFAToken != "":
+		return nil, &mfaRequired{token: body.MFAToken}
+	case body.Error == "invalid_grant" && form.Get("grant_type") == grantMFAOTP && strings.Contains(body.Description, "otp"):
+		return nil, &wrongCode{body.Description}
+	case resp.StatusCode != http.StatusOK:
 		return nil, explain(resp.StatusCode, body.Error, body.Description)
 	}
 	creds := &credentials{AccessToken: body.AccessToken, RefreshToken: body.RefreshToken,
@@ -261,7 +273,11 @@ func explain(status int, code, description string) error {
 	case "too_many_attempts":
 		return fmt.Errorf("too many attempts: %s", description)
 	case "mfa_required":
-		return errors.New("this account requires multi-factor authentication, which this example does not support")
+		return errors.New("this account requires multi-factor authentication, but gatehouse sent no mfa_token")
+	case "unauthorized_client":
+		return fmt.Errorf("the application may not do this (does it have the MFA grant types?): %s", description)
+	case "expired_token":
+		return errors.New("the login took too long; run `cli login` again")
 	case "password_leaked":
 		return errors.New("this password appeared in a data breach; reset it before logging in")
 	case "access_denied":
@@ -271,6 +287,11 @@ func explain(status int, code, description string) error {
 	}
 	return fmt.Errorf("gatehouse refused the request (%d %s): %s", status, code, description)
 }
+
+// wrongCode is an MFA code gatehouse did not accept.
+type wrongCode struct{ description string }
+
+func (e *wrongCode) Error() string { return "the code was not accepted: " + e.description }
 
 // clientAuth adds the application's credentials (client_secret_post).
 func (a *app) clientAuth(form url.Values) url.Values {
