@@ -256,6 +256,26 @@ func (h *handler) deployAction(w http.ResponseWriter, r *http.Request, p Princip
 	return h.writeVersion(w, r, v, http.StatusOK)
 }
 
+// testAction runs the Action's draft with {"payload": {"event": ...}} and
+// answers {"payload": {...}} (tenant.TestAction says what it holds).
+func (h *handler) testAction(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in struct {
+		Payload map[string]any `json:"payload"`
+	}
+	if err := decodeObject(r, &in); err != nil {
+		return err
+	}
+	if in.Payload == nil {
+		return invalidBody("Missing required property: payload")
+	}
+	out, err := h.tenant.TestAction(r.Context(), r.PathValue("id"), in.Payload)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payload": out})
+	return nil
+}
+
 func (h *handler) deployActionVersion(w http.ResponseWriter, r *http.Request, p Principal) error {
 	v, err := h.tenant.DeployActionVersion(r.Context(), r.PathValue("id"), r.PathValue("version"))
 	if err != nil {

@@ -167,6 +167,7 @@ func routes() []route {
 		{"PATCH /api/v2/actions/actions/{id}", []string{"update:actions"}, (*handler).updateAction},
 		{"DELETE /api/v2/actions/actions/{id}", []string{"delete:actions"}, (*handler).deleteAction},
 		{"POST /api/v2/actions/actions/{id}/deploy", []string{"create:actions"}, (*handler).deployAction},
+		{"POST /api/v2/actions/actions/{id}/test", []string{"create:actions"}, (*handler).testAction},
 		{"GET /api/v2/actions/actions/{id}/versions", []string{"read:actions"}, (*handler).listActionVersions},
 		{"GET /api/v2/actions/actions/{id}/versions/{version}", []string{"read:actions"}, (*handler).getActionVersion},
 		{"POST /api/v2/actions/actions/{id}/versions/{version}/deploy", []string{"create:actions"}, (*handler).deployActionVersion},

@@ -685,12 +685,15 @@
 
   // ---- post-login state: what rules and Actions ask for --------------------------
   function snapshot(v) { return v === undefined ? undefined : JSON.parse(JSON.stringify(v)); }
-  function newPostLogin(userId) {
+  function newPostLogin(userId, record) {
     var st = {
       accessToken: {}, idToken: {}, scopeOps: [], appMetadata: {}, userMetadata: {},
       multifactor: undefined, denied: undefined, redirect: false, rulesExecuted: [],
-      rules: undefined,
+      rules: undefined, commands: [],
     };
+    // note keeps, for an Action test, each command in the order issued,
+    // in the shape of Auth0's test results.
+    function note(cmd) { if (record) st.commands.push(snapshot(cmd)); }
     function update(kind) {
       return function (id, metadata, callback) {
         var p;
@@ -712,27 +715,42 @@
       users: { updateAppMetadata: update('appMetadata'), updateUserMetadata: update('userMetadata') },
     };
     function claim(target) {
-      return function (key, value) { st[target][String(key)] = snapshot(value); };
+      return function (key, value) {
+        st[target][String(key)] = snapshot(value);
+        note({ name: 'SetCustomClaim', target: target, key: String(key), value: value === undefined ? null : value });
+      };
     }
     var api = {
-      access: { deny: function (reason) { if (st.denied === undefined) st.denied = String(reason === undefined ? '' : reason); } },
+      access: {
+        deny: function (reason) {
+          if (st.denied === undefined) st.denied = String(reason === undefined ? '' : reason);
+          note({ name: 'Deny', reason: String(reason === undefined ? '' : reason) });
+        },
+      },
       accessToken: {
         setCustomClaim: claim('accessToken'),
-        addScope: function (s) { st.scopeOps.push(['add', String(s)]); },
-        removeScope: function (s) { st.scopeOps.push(['remove', String(s)]); },
+        addScope: function (s) { st.scopeOps.push(['add', String(s)]); note({ name: 'AddScope', target: 'accessToken', scope: String(s) }); },
+        removeScope: function (s) { st.scopeOps.push(['remove', String(s)]); note({ name: 'RemoveScope', target: 'accessToken', scope: String(s) }); },
       },
       idToken: { setCustomClaim: claim('idToken') },
       user: {
-        setAppMetadata: function (k, v) { st.appMetadata[String(k)] = snapshot(v) === undefined ? null : snapshot(v); },
-        setUserMetadata: function (k, v) { st.userMetadata[String(k)] = snapshot(v) === undefined ? null : snapshot(v); },
+        setAppMetadata: function (k, v) {
+          st.appMetadata[String(k)] = snapshot(v) === undefined ? null : snapshot(v);
+          note({ name: 'SetAppMetadata', key: String(k), value: v === undefined ? null : v });
+        },
+        setUserMetadata: function (k, v) {
+          st.userMetadata[String(k)] = snapshot(v) === undefined ? null : snapshot(v);
+          note({ name: 'SetUserMetadata', key: String(k), value: v === undefined ? null : v });
+        },
       },
       multifactor: {
         enable: function (provider, options) {
           st.multifactor = { provider: String(provider), allowRememberBrowser: !!(options && options.allowRememberBrowser) };
+          note({ name: 'EnableMultifactor', provider: st.multifactor.provider, allowRememberBrowser: st.multifactor.allowRememberBrowser });
         },
       },
       redirect: {
-        sendUserTo: function () { st.redirect = true; },
+        sendUserTo: function (url) { st.redirect = true; note({ name: 'Redirect', url: String(url) }); },
         encodeToken: function () { st.redirect = true; return ''; },
         validateToken: function () { st.redirect = true; return {}; },
       },

@@ -3,11 +3,14 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/ids"
+	"github.com/gatehouse/gatehouse/internal/scripts"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -381,3 +384,71 @@ func mergeSecrets(old []store.ActionSecret, in []ActionSecretInput, now time.Tim
 }
 
 var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,255}$`)
+
+// ActionTester runs an Action's draft against a test event (the scripts
+// sandbox implements it).
+type ActionTester interface {
+	TestPostLogin(ctx context.Context, in scripts.ActionTest) (scripts.ActionTestResult, error)
+}
+
+// TestAction runs the Action's current draft (deployed or not) with the
+// payload's event, as POST /actions/actions/{id}/test does, and answers the
+// resulting payload: the commands the Action issued, what it logged, how
+// long it ran and, when it threw or passed a limit, the error. Nothing it
+// asks for is applied; its outbound HTTP reaches the hosts rules and
+// Actions may reach at login.
+func (s *Service) TestAction(ctx context.Context, id string, payload map[string]any) (map[string]any, error) {
+	a, err := s.GetAction(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(a.SupportedTriggers, func(t store.ActionTrigger) bool { return t.ID == TriggerPostLogin }) {
+		return nil, invalidBody("gatehouse tests only post-login Actions")
+	}
+	tester, ok := s.Scripts.(ActionTester)
+	if !ok {
+		return nil, errors.New("tenant: no script sandbox to test Actions in")
+	}
+	event := map[string]any{}
+	if v, ok := payload["event"]; ok && v != nil {
+		if event, ok = v.(map[string]any); !ok {
+			return nil, invalidProp("payload.event", "Expected type object")
+		}
+	}
+	settings, err := s.Store.GetTenantSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get tenant settings: %w", err)
+	}
+	secrets := make(map[string]string, len(a.Secrets))
+	for _, sec := range a.Secrets {
+		secrets[sec.Name] = sec.Value
+	}
+	res, runErr := tester.TestPostLogin(ctx, scripts.ActionTest{
+		Action:       scripts.Action{Script: scripts.Script{ID: a.ID, Name: a.Name, Source: a.Code}, Secrets: secrets},
+		Event:        event,
+		AllowedHosts: append(slices.Clip(s.ScriptAllowedHosts), ScriptAllowedHosts(settings)...),
+	})
+	out := map[string]any{
+		"commands": res.Commands,
+		"logs":     strings.Join(res.Logs, "\n"),
+		"stats":    map[string]any{"total_ms": res.Duration.Milliseconds()},
+	}
+	if out["commands"] == nil {
+		out["commands"] = []any{}
+	}
+	var f *scripts.Failure
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &f) && f.Kind == scripts.KindCanceled:
+		return nil, ctx.Err()
+	case errors.As(runErr, &f) && f.Kind != scripts.KindInternal:
+		name := f.Name
+		if name == "" {
+			name = f.Kind.String()
+		}
+		out["error"] = map[string]any{"name": name, "message": f.Message}
+	default:
+		return nil, fmt.Errorf("test action %s: %w", a.ID, runErr)
+	}
+	return out, nil
+}

@@ -38,8 +38,12 @@ type Service struct {
 	// Hasher hashes the passwords of created and updated users.
 	Hasher *passwords.Hasher
 	Now    func() time.Time
-	// Scripts compiles Actions before they are deployed (nil: no check).
+	// Scripts compiles Actions before they are deployed (nil: no check);
+	// when it is also an ActionTester, Actions can be tested.
 	Scripts ScriptChecker
+	// ScriptAllowedHosts are the hosts of --script-allowed-hosts, which a
+	// tested Action may reach beside the tenant setting's.
+	ScriptAllowedHosts []string
 	// Events receives a sapi or fapi event for every change (nil: none).
 	Events events.Emitter
 	// Issuer is the tenant's public base URL with its trailing slash;
