@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +29,24 @@ var (
 	// ErrUnavailable: the provider could not be asked, or answered with
 	// something other than tokens or a refusal of the credentials.
 	ErrUnavailable = errors.New("upstream: identity provider unavailable")
+	// ErrTokenRefused: the provider answered with an ID token that failed
+	// verification (signature, issuer, audience, expiry). It is also an
+	// ErrUnavailable, since the provider cannot be used, but a caller may
+	// log it louder: it is a misconfiguration or an attack, not an outage.
+	ErrTokenRefused = fmt.Errorf("%w: id_token refused", ErrUnavailable)
 )
 
 // Config is one upstream provider.
 type Config struct {
 	// Issuer is the provider's issuer URL; its discovery document names
 	// the token endpoint and the JWKS, and its ID tokens must carry it.
+	// It may be left out when DiscoveryURL is set.
 	Issuer string
+	// DiscoveryURL, when set, is where the discovery document is read
+	// instead of Issuer + "/.well-known/openid-configuration", and the
+	// issuer it names is the one ID tokens must carry (Azure AD's document
+	// for a tenant's domain names the tenant's id in its issuer).
+	DiscoveryURL string
 	// TokenURL overrides the discovered token endpoint.
 	TokenURL     string
 	ClientID     string
@@ -44,6 +56,11 @@ type Config struct {
 	// Audience, when set, is sent as the audience parameter (Auth0 wants
 	// one for an access token; the ID token does not need it).
 	Audience string
+	// GroupsClaim names the ID token claim that lists the user's groups;
+	// default "groups" (Azure AD's). An Auth0 or gatehouse provider can
+	// only send them under a namespaced name (groups is a restricted
+	// claim there), e.g. "https://example.com/groups".
+	GroupsClaim string
 	// Timeout bounds one login (token request and key fetch); default 10 s.
 	Timeout time.Duration
 	// HTTPClient, when set, makes the requests (tests trust a test CA).
@@ -53,6 +70,8 @@ type Config struct {
 // Identity is the user the provider vouched for, from its ID token.
 type Identity struct {
 	Subject    string   // sub (Azure AD: also oid, which is preferred when present)
+	Sub        string   // sub as the token says it
+	OID        string   // Azure AD's oid (the user's object id), when present
 	Email      string   // email, or Azure AD's preferred_username / upn
 	Verified   bool     // email_verified
 	Name       string   // name
@@ -69,45 +88,66 @@ type Client struct {
 	http      *http.Client
 	validator *apiauth.Validator
 	tokenURL  string
+	discovery string // the discovery document's URL
 }
 
 // New checks cfg, reads the provider's discovery document and prepares
 // ID-token verification; it fails with ErrUnavailable when the provider
 // cannot be reached, so a caller may try again later.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("upstream: issuer, client_id and client_secret are required")
+	if (cfg.Issuer == "" && cfg.DiscoveryURL == "") || cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("upstream: issuer (or discovery URL), client_id and client_secret are required")
 	}
 	if cfg.Scope == "" {
 		cfg.Scope = "openid profile email"
+	}
+	if cfg.GroupsClaim == "" {
+		cfg.GroupsClaim = "groups"
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: cfg.Timeout}
+		// No redirects: one could carry the typed password elsewhere.
+		hc = &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	}
-	c := &Client{cfg: cfg, http: hc, tokenURL: cfg.TokenURL}
+	c := &Client{cfg: cfg, http: hc, tokenURL: cfg.TokenURL, discovery: cfg.DiscoveryURL}
+	if c.discovery == "" {
+		c.discovery = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	if c.tokenURL == "" {
+	var jwksURI string
+	if c.tokenURL == "" || cfg.DiscoveryURL != "" {
 		var doc struct {
 			Issuer        string `json:"issuer"`
 			TokenEndpoint string `json:"token_endpoint"`
+			JWKSURI       string `json:"jwks_uri"`
 		}
-		if err := c.getJSON(ctx, strings.TrimSuffix(cfg.Issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+		if err := c.getJSON(ctx, c.discovery, &doc); err != nil {
 			return nil, err
 		}
-		if doc.Issuer != cfg.Issuer {
-			return nil, fmt.Errorf("upstream: discovery names issuer %q, want %q", doc.Issuer, cfg.Issuer)
+		if cfg.Issuer == "" {
+			if u, err := url.Parse(doc.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return nil, fmt.Errorf("%w: discovery names issuer %q, not an http(s) URL", ErrUnavailable, truncate(doc.Issuer))
+			}
+			c.cfg.Issuer = doc.Issuer
 		}
-		c.tokenURL = doc.TokenEndpoint
+		if doc.Issuer != c.cfg.Issuer {
+			return nil, fmt.Errorf("upstream: discovery names issuer %q, want %q", doc.Issuer, c.cfg.Issuer)
+		}
+		if c.tokenURL == "" {
+			c.tokenURL = doc.TokenEndpoint
+		}
+		jwksURI = doc.JWKSURI
 	}
 	if u, err := url.Parse(c.tokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("upstream: token endpoint %q is not an http(s) URL", c.tokenURL)
 	}
-	v, err := apiauth.New(ctx, apiauth.Config{Issuer: cfg.Issuer, Audience: cfg.ClientID, HTTPClient: hc, FetchTimeout: cfg.Timeout})
+	v, err := apiauth.New(ctx, apiauth.Config{Issuer: c.cfg.Issuer, Audience: cfg.ClientID, JWKSURI: jwksURI, HTTPClient: hc, FetchTimeout: cfg.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -159,28 +199,34 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 		return nil, fmt.Errorf("%w: no id_token in the response (is openid in the scope?)", ErrUnavailable)
 	}
 	claims, err := c.validator.Validate(ctx, tr.IDToken)
+	if errors.Is(err, apiauth.ErrInvalidToken) {
+		return nil, fmt.Errorf("%w: %v", ErrTokenRefused, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: id_token: %v", ErrUnavailable, err)
 	}
 	var raw struct {
-		OID               string   `json:"oid"`
-		Email             string   `json:"email"`
-		EmailVerified     any      `json:"email_verified"`
-		PreferredUsername string   `json:"preferred_username"`
-		UPN               string   `json:"upn"`
-		Name              string   `json:"name"`
-		GivenName         string   `json:"given_name"`
-		FamilyName        string   `json:"family_name"`
-		Nickname          string   `json:"nickname"`
-		Picture           string   `json:"picture"`
-		Groups            []string `json:"groups"`
+		OID               string `json:"oid"`
+		Email             string `json:"email"`
+		EmailVerified     any    `json:"email_verified"`
+		PreferredUsername string `json:"preferred_username"`
+		UPN               string `json:"upn"`
+		Name              string `json:"name"`
+		GivenName         string `json:"given_name"`
+		FamilyName        string `json:"family_name"`
+		Nickname          string `json:"nickname"`
+		Picture           string `json:"picture"`
 	}
+	var all map[string]json.RawMessage
 	if err := claims.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: id_token claims: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: claims: %v", ErrTokenRefused, err)
+	}
+	if err := claims.Decode(&all); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrTokenRefused, err)
 	}
 	id := &Identity{
-		Subject: claims.Subject, Email: raw.Email, Name: raw.Name, GivenName: raw.GivenName,
-		FamilyName: raw.FamilyName, Nickname: raw.Nickname, Picture: raw.Picture, Groups: raw.Groups,
+		Subject: claims.Subject, Sub: claims.Subject, OID: raw.OID, Email: raw.Email, Name: raw.Name, GivenName: raw.GivenName,
+		FamilyName: raw.FamilyName, Nickname: raw.Nickname, Picture: raw.Picture, Groups: groups(all[c.cfg.GroupsClaim]),
 	}
 	if raw.OID != "" {
 		id.Subject = raw.OID
@@ -195,7 +241,7 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 		id.Verified = v == "true"
 	}
 	if id.Subject == "" {
-		return nil, fmt.Errorf("%w: id_token has no subject", ErrUnavailable)
+		return nil, fmt.Errorf("%w: no subject", ErrTokenRefused)
 	}
 	return id, nil
 }
@@ -205,7 +251,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var doc map[string]any
-	return c.getJSON(ctx, strings.TrimSuffix(c.cfg.Issuer, "/")+"/.well-known/openid-configuration", &doc)
+	return c.getJSON(ctx, c.discovery, &doc)
 }
 
 func (c *Client) getJSON(ctx context.Context, u string, v any) error {
@@ -223,6 +269,20 @@ func (c *Client) getJSON(ctx context.Context, u string, v any) error {
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
 		return fmt.Errorf("%w: GET %s: %v", ErrUnavailable, u, err)
+	}
+	return nil
+}
+
+// groups reads a groups claim: a list of strings, or one string; anything
+// else is no groups.
+func groups(raw json.RawMessage) []string {
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return slices.DeleteFunc(list, func(g string) bool { return g == "" })
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return []string{one}
 	}
 	return nil
 }

@@ -57,8 +57,8 @@ func TestForgedIDTokenRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Login(ctx, tn.Username, tn.Password); !errors.Is(err, upstream.ErrUnavailable) {
-		t.Fatalf("forged id_token: %v, want ErrUnavailable", err)
+	if _, err := c.Login(ctx, tn.Username, tn.Password); !errors.Is(err, upstream.ErrUnavailable) || !errors.Is(err, upstream.ErrTokenRefused) {
+		t.Fatalf("forged id_token: %v, want ErrTokenRefused (an ErrUnavailable)", err)
 	}
 }
 
@@ -78,5 +78,31 @@ func TestProviderDown(t *testing.T) {
 	}
 	if _, err := upstream.New(ctx, upstream.Config{Issuer: dead.URL + "/", ClientID: "x", ClientSecret: "y"}); !errors.Is(err, upstream.ErrUnavailable) {
 		t.Fatalf("New with the provider down: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestDiscoveryURL: with only the discovery document's URL (as for Azure
+// AD, whose document names the tenant's id in its issuer), the issuer is
+// the one the document names, and a configured issuer must agree with it.
+func TestDiscoveryURL(t *testing.T) {
+	t.Parallel()
+	idp := testenv.Start(t)
+	tn := idp.SeedTenant()
+	ctx := context.Background()
+	doc := idp.Issuer + ".well-known/openid-configuration"
+	c, err := upstream.New(ctx, upstream.Config{DiscoveryURL: doc, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Login(ctx, tn.Username, tn.Password)
+	if err != nil || id.Sub != tn.UserID || id.OID != "" {
+		t.Fatalf("Login = %+v, %v", id, err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if _, err := upstream.New(ctx, upstream.Config{Issuer: "https://elsewhere.example/", DiscoveryURL: doc,
+		ClientID: tn.ClientID, ClientSecret: tn.ClientSecret}); err == nil {
+		t.Fatal("a discovery document naming another issuer was accepted")
 	}
 }
