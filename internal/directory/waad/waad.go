@@ -1,0 +1,494 @@
+// Package waad is the "waad" connection strategy (Auth0's Azure AD
+// enterprise connection) served over the password grant: gatehouse sends
+// the typed credentials to the upstream provider's token endpoint with that
+// provider's own Resource Owner Password grant (internal/upstream), verifies
+// the ID token it answers with against the provider's discovery document and
+// JWKS, and creates or updates the user in the store as "waad|<id>" (Azure
+// AD's oid, else the token's sub) with the profile the token carries.
+//
+// The upstream is Azure AD by default, found from tenant_domain
+// (https://login.microsoftonline.com/<tenant_domain>/v2.0); discovery_url and
+// token_endpoint point the connection at any other OpenID provider that
+// serves the password grant (another gatehouse, an Auth0 tenant).
+//
+// A refusal of the credentials upstream is a wrong password here; a provider
+// that cannot be reached, answers 5xx or sends an ID token that fails
+// verification is directory.ErrUnavailable, never a wrong password. There
+// is no refresh-time check: asking the provider about a user without the
+// user's password takes another grant and a provider-specific user API
+// (Microsoft Graph), so a user disabled upstream keeps their gatehouse
+// refresh tokens until those expire or are revoked.
+package waad
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/upstream"
+)
+
+// Name is the strategy value of Azure AD connections.
+const Name = "waad"
+
+// Identity APIs of Auth0's identity_api option; only the v2.0 endpoint's
+// password grant is served.
+const (
+	IdentityAPIV2 = "microsoft-identity-platform-v2.0"
+	identityAPIV1 = "azure-active-directory-v1.0"
+)
+
+// MicrosoftLogin is Azure AD's login host, where tenant_domain's discovery
+// document is.
+const MicrosoftLogin = "https://login.microsoftonline.com/"
+
+// Options is a waad connection's options document, with Auth0's names for
+// Azure AD's options. Keys gatehouse does not read (an Auth0 export has
+// many: ext_groups, basic_profile, ...) are stored verbatim and ignored.
+type Options struct {
+	ClientID string `json:"client_id,omitempty"`
+	// ClientSecret is sealed at rest and never shown by the Management API.
+	ClientSecret string `json:"client_secret,omitempty"`
+	// TenantDomain is the Azure AD tenant (contoso.onmicrosoft.com, or its
+	// id): the discovery document is derived from it.
+	TenantDomain string `json:"tenant_domain,omitempty"`
+	// Domain and DomainAliases are the email domains of the tenant's
+	// users (Auth0's home realm discovery); stored and checked only.
+	Domain        string   `json:"domain,omitempty"`
+	DomainAliases []string `json:"domain_aliases,omitempty"`
+	// IdentityAPI must be microsoft-identity-platform-v2.0 when set.
+	IdentityAPI string `json:"identity_api,omitempty"`
+	// WAADCommonEndpoint (the multi-tenant "common" endpoint) is refused:
+	// its tokens' issuer varies with the user's tenant, so it cannot be
+	// pinned.
+	WAADCommonEndpoint bool `json:"waad_common_endpoint,omitempty"`
+	// UserIDAttribute is Auth0's userid_attribute: "oid" (the default;
+	// the token's sub when it has no oid) or "sub".
+	UserIDAttribute string `json:"userid_attribute,omitempty"`
+
+	// DiscoveryURL (gatehouse's, Auth0's name in its OIDC connections)
+	// replaces the discovery document derived from tenant_domain: the
+	// provider's issuer, JWKS and token endpoint are read from it.
+	DiscoveryURL string `json:"discovery_url,omitempty"`
+	// TokenEndpoint (gatehouse's) replaces the discovered token endpoint.
+	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	// GroupsClaim (gatehouse's) names the ID token claim listing the
+	// user's groups: "groups" (Azure AD's) by default; an Auth0 or
+	// gatehouse provider sends them under a namespaced claim.
+	GroupsClaim string `json:"groups_claim,omitempty"`
+}
+
+// keys are the option keys this strategy reads; options holding none of
+// the first five describe a connection not configured yet.
+var keys = []string{"client_id", "client_secret", "tenant_domain", "discovery_url", "token_endpoint",
+	"domain", "domain_aliases", "identity_api", "waad_common_endpoint", "userid_attribute", "groups_claim"}
+
+// Configured reports whether the options say which provider to ask.
+func (o Options) Configured() bool {
+	return o.ClientID != "" || o.ClientSecret != "" || o.TenantDomain != "" || o.DiscoveryURL != "" || o.TokenEndpoint != ""
+}
+
+// Discovery is the URL of the provider's discovery document.
+func (o Options) Discovery() string {
+	if o.DiscoveryURL != "" {
+		return o.DiscoveryURL
+	}
+	return MicrosoftLogin + o.TenantDomain + "/v2.0/.well-known/openid-configuration"
+}
+
+// ParseOptions reads and validates a waad connection's options. Empty or
+// null options, or options without any of the provider's keys, are a
+// connection not configured yet (Configured is false). Errors are
+// *directory.OptionsError naming the field.
+func ParseOptions(raw json.RawMessage) (Options, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return Options{}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Options{}, &directory.OptionsError{Field: "options", Message: "options must be a JSON object"}
+	}
+	var o Options
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok || bytes.Equal(v, []byte("null")) {
+			continue
+		}
+		if err := json.Unmarshal(v, o.field(k)); err != nil {
+			return Options{}, &directory.OptionsError{Field: "options." + k, Message: fmt.Sprintf("options.%s has the wrong type", k)}
+		}
+	}
+	if !o.Configured() {
+		return o, nil
+	}
+	return o, o.Validate()
+}
+
+// field is where option key k decodes to.
+func (o *Options) field(k string) any {
+	switch k {
+	case "client_id":
+		return &o.ClientID
+	case "client_secret":
+		return &o.ClientSecret
+	case "tenant_domain":
+		return &o.TenantDomain
+	case "discovery_url":
+		return &o.DiscoveryURL
+	case "token_endpoint":
+		return &o.TokenEndpoint
+	case "domain":
+		return &o.Domain
+	case "domain_aliases":
+		return &o.DomainAliases
+	case "identity_api":
+		return &o.IdentityAPI
+	case "waad_common_endpoint":
+		return &o.WAADCommonEndpoint
+	case "userid_attribute":
+		return &o.UserIDAttribute
+	case "groups_claim":
+		return &o.GroupsClaim
+	}
+	panic("waad: unknown option " + k)
+}
+
+// Validate checks a configured connection's options.
+func (o Options) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &directory.OptionsError{Field: "options." + field, Message: fmt.Sprintf("options.%s: "+format, append([]any{field}, args...)...)}
+	}
+	switch {
+	case o.ClientID == "":
+		return bad("client_id", "required (the application's id at the provider)")
+	case len(o.ClientID) > 255:
+		return bad("client_id", "longer than 255 characters")
+	case o.ClientSecret == "":
+		return bad("client_secret", "required (the application's secret at the provider)")
+	case len(o.ClientSecret) > 1024:
+		return bad("client_secret", "longer than 1024 characters")
+	case o.TenantDomain == "" && o.DiscoveryURL == "":
+		return bad("tenant_domain", "required (the Azure AD tenant, e.g. contoso.onmicrosoft.com), unless discovery_url is set")
+	case o.TenantDomain != "" && !validHost(o.TenantDomain):
+		return bad("tenant_domain", "not a domain name or tenant id")
+	case o.Domain != "" && !validHost(o.Domain):
+		return bad("domain", "not a domain name")
+	case o.WAADCommonEndpoint:
+		return bad("waad_common_endpoint", "the common endpoint is not served (its tokens' issuer cannot be pinned): name the tenant in tenant_domain")
+	case o.IdentityAPI != "" && o.IdentityAPI != IdentityAPIV2:
+		if o.IdentityAPI == identityAPIV1 {
+			return bad("identity_api", "only %s is served over the password grant", IdentityAPIV2)
+		}
+		return bad("identity_api", "must be %s", IdentityAPIV2)
+	case o.UserIDAttribute != "" && o.UserIDAttribute != "oid" && o.UserIDAttribute != "sub":
+		return bad("userid_attribute", `must be "oid" or "sub"`)
+	case len(o.GroupsClaim) > 255:
+		return bad("groups_claim", "longer than 255 characters")
+	}
+	for i, d := range o.DomainAliases {
+		if !validHost(d) {
+			return bad(fmt.Sprintf("domain_aliases[%d]", i), "not a domain name")
+		}
+	}
+	for _, u := range []struct{ name, v string }{{"discovery_url", o.DiscoveryURL}, {"token_endpoint", o.TokenEndpoint}} {
+		if u.v != "" {
+			if err := checkURL(u.v); err != nil {
+				return bad(u.name, "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkURL accepts an absolute https URL, or http to a loopback host (a
+// provider on the same machine): the typed password travels to it.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Fragment != "" {
+		return errors.New("must be an absolute https URL")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("must be https (http only to a loopback address)")
+	}
+	return errors.New("must be an absolute https URL")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validHost accepts a DNS name (letters, digits, hyphens, dots between
+// labels of up to 63 characters), which also covers a tenant's GUID.
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Strategy serves "waad" connections. Users is required.
+type Strategy struct {
+	Users store.Users
+	// Logger receives a line for each provider that cannot be used.
+	Logger *slog.Logger
+	// Now is the clock of created_at and updated_at; nil means time.Now.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]*cachedClient // by connection id
+}
+
+// cachedClient is a connection's upstream client and the options it was
+// built from.
+type cachedClient struct {
+	sum    [sha256.Size]byte
+	client *upstream.Client
+	opts   Options
+}
+
+var (
+	_ directory.Strategy         = (*Strategy)(nil)
+	_ directory.PasswordVerifier = (*Strategy)(nil)
+	_ directory.StatusChecker    = (*Strategy)(nil)
+)
+
+// Name implements directory.Strategy.
+func (*Strategy) Name() string { return Name }
+
+// ValidateOptions implements directory.Strategy. The options are stored as
+// given (the store seals client_secret); empty or null options become {}.
+func (*Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error) {
+	options = bytes.TrimSpace(options)
+	if len(options) == 0 || bytes.Equal(options, []byte("null")) {
+		return json.RawMessage(`{}`), nil
+	}
+	if options[0] != '{' {
+		return nil, &directory.OptionsError{Field: "options", Message: "options must be a JSON object"}
+	}
+	if _, err := ParseOptions(options); err != nil {
+		return nil, err
+	}
+	return options, nil
+}
+
+// client returns the connection's upstream client, building it (which
+// reads the discovery document) when the connection is new or its options
+// changed. A client is kept only once built, so a provider that was down
+// is asked again at the next login.
+func (s *Strategy) client(ctx context.Context, conn *store.Connection) (*upstream.Client, Options, error) {
+	sum := sha256.Sum256(conn.Options)
+	s.mu.Lock()
+	c, ok := s.clients[conn.ID]
+	s.mu.Unlock()
+	if ok && c.sum == sum {
+		return c.client, c.opts, nil
+	}
+	o, err := ParseOptions(conn.Options)
+	if err != nil {
+		return nil, o, fmt.Errorf("%w: connection %s: stored options: %v", directory.ErrUnavailable, conn.Name, err)
+	}
+	if !o.Configured() {
+		return nil, o, fmt.Errorf("%w: connection %s has no provider configured", directory.ErrUnavailable, conn.Name)
+	}
+	// Built outside the lock: discovery may take up to the timeout, and
+	// other connections' logins must not wait for it.
+	cl, err := upstream.New(ctx, upstream.Config{DiscoveryURL: o.Discovery(), TokenURL: o.TokenEndpoint,
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, GroupsClaim: o.GroupsClaim})
+	if err != nil {
+		return nil, o, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clients == nil {
+		s.clients = map[string]*cachedClient{}
+	}
+	s.clients[conn.ID] = &cachedClient{sum: sum, client: cl, opts: o}
+	return cl, o, nil
+}
+
+// unavailable logs a provider that cannot be used and returns the error
+// the pipeline answers 503 for. The error text carries no password.
+func (s *Strategy) unavailable(ctx context.Context, conn *store.Connection, what string, err error) error {
+	level, msg := slog.LevelWarn, "upstream identity provider unavailable"
+	if errors.Is(err, upstream.ErrTokenRefused) {
+		level, msg = slog.LevelError, "upstream identity provider's ID token refused"
+	}
+	s.logger().LogAttrs(ctx, level, msg, slog.String("connection", conn.Name),
+		slog.String("during", what), slog.String("error", err.Error()))
+	if errors.Is(err, directory.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: connection %s: %s: %w", directory.ErrUnavailable, conn.Name, what, err)
+}
+
+func (s *Strategy) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Strategy) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// UserID is the gatehouse user_id of an upstream identity: "waad|" and the
+// oid (unless attr is "sub", or the token has none), else the sub.
+func UserID(attr string, id *upstream.Identity) string {
+	if attr != "sub" && id.OID != "" {
+		return Name + "|" + id.OID
+	}
+	return Name + "|" + id.Sub
+}
+
+// Verify implements directory.PasswordVerifier: the provider's password
+// grant, then the user created or updated in the store.
+func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username, password string) (directory.Result, bool, error) {
+	cl, o, err := s.client(ctx, conn)
+	if err != nil {
+		return directory.Result{}, false, s.unavailable(ctx, conn, "discovery", err)
+	}
+	id, err := cl.Login(ctx, username, password)
+	switch {
+	case errors.Is(err, upstream.ErrWrongCredentials):
+		// Name the user for the log and brute-force protection when
+		// gatehouse has seen them before under that address.
+		if u, err := s.Users.UserByIdentifier(ctx, conn.ID, username); err == nil {
+			return directory.Result{User: u}, false, nil
+		}
+		return directory.Result{}, false, nil
+	case err != nil && ctx.Err() != nil:
+		// The request's own context ended: not the provider's fault.
+		return directory.Result{}, false, fmt.Errorf("directory: waad login: %w", ctx.Err())
+	case err != nil:
+		return directory.Result{}, false, s.unavailable(ctx, conn, "login", err)
+	}
+	u, err := s.save(ctx, conn, UserID(o.UserIDAttribute, id), id)
+	if err != nil {
+		return directory.Result{}, false, err
+	}
+	return directory.Result{User: u}, true, nil
+}
+
+// save creates the identity's user, or updates the profile of the one
+// stored when the provider changed it.
+func (s *Strategy) save(ctx context.Context, conn *store.Connection, userID string, id *upstream.Identity) (*store.User, error) {
+	apply := func(u *store.User) {
+		u.Email = id.Email
+		u.EmailVerified = id.Verified
+		u.Name = id.Name
+		u.GivenName = id.GivenName
+		u.FamilyName = id.FamilyName
+		u.Nickname = nickname(id)
+		u.Picture = id.Picture
+		u.Groups = slices.Clone(id.Groups)
+	}
+	u, err := s.Users.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		now := s.now().UTC()
+		u = &store.User{
+			UserID: userID, ConnectionID: conn.ID, Connection: conn.Name,
+			Identities: []store.Identity{{Connection: conn.Name, UserID: strings.TrimPrefix(userID, Name+"|"), Provider: Name}},
+			CreatedAt:  now, UpdatedAt: now,
+		}
+		apply(u)
+		err = s.Users.CreateUser(ctx, u)
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("directory: create user %s: %w", userID, err)
+		}
+		// Another login of the same user got in first: update theirs.
+		u, err = s.Users.GetUser(ctx, userID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: load user %s: %w", userID, err)
+	}
+	if u.ConnectionID != conn.ID {
+		// Two waad connections whose providers name the same id: the user
+		// belongs to the first, and is not handed to the second.
+		return nil, fmt.Errorf("directory: user %s belongs to connection %s, not %s", userID, u.Connection, conn.Name)
+	}
+	want := *u
+	apply(&want)
+	if profileEqual(u, &want) {
+		return u, nil
+	}
+	u, err = s.Users.UpdateUser(ctx, userID, func(u *store.User) error {
+		apply(u)
+		u.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: update user %s: %w", userID, err)
+	}
+	return u, nil
+}
+
+// nickname is the token's, else the email's local part (as Auth0 derives
+// it).
+func nickname(id *upstream.Identity) string {
+	if id.Nickname != "" {
+		return id.Nickname
+	}
+	local, _, _ := strings.Cut(id.Email, "@")
+	return local
+}
+
+func profileEqual(a, b *store.User) bool {
+	return a.Email == b.Email && a.EmailVerified == b.EmailVerified && a.Name == b.Name && a.Nickname == b.Nickname &&
+		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && a.Picture == b.Picture && slices.Equal(a.Groups, b.Groups)
+}
+
+// Status implements directory.StatusChecker: the provider's discovery
+// document can be read.
+func (s *Strategy) Status(ctx context.Context, conn *store.Connection) error {
+	cl, _, err := s.client(ctx, conn)
+	if err != nil {
+		if errors.Is(err, directory.ErrUnavailable) || errors.Is(err, upstream.ErrUnavailable) {
+			return fmt.Errorf("%w: connection %s: %v", directory.ErrUnavailable, conn.Name, err)
+		}
+		return err
+	}
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: connection %s: %v", directory.ErrUnavailable, conn.Name, err)
+	}
+	return nil
+}
