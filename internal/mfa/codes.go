@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,7 +34,17 @@ func NewTOTP(issuer, account string) (secret, uri string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("mfa: new TOTP secret: %w", err)
 	}
-	return key.Secret(), key.URL(), nil
+	return key.Secret(), TOTPURI(issuer, account, key.Secret()), nil
+}
+
+// TOTPURI is the otpauth:// URI of a TOTP secret, in the key URI format
+// authenticator apps read (Google Authenticator's): the label
+// issuer:account, and the issuer again as a parameter.
+func TOTPURI(issuer, account, secret string) string {
+	v := url.Values{"secret": {secret}, "issuer": {issuer}, "algorithm": {"SHA1"},
+		"digits": {fmt.Sprint(totpDigits.Length())}, "period": {fmt.Sprint(int(totpPeriod / time.Second))}}
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + issuer + ":" + account, RawQuery: v.Encode()}
+	return u.String()
 }
 
 // VerifyTOTP checks code against secret at now, accepting the previous and

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -87,5 +88,23 @@ func TestOneTimeCode(t *testing.T) {
 		if _, err := HashOneTimeCode(key, "tx", bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestTOTPURI: the URI authenticator apps scan carries the secret, the
+// issuer and the account as pquerna/otp reads them.
+func TestTOTPURI(t *testing.T) {
+	t.Parallel()
+	secret, uri, err := NewTOTP("auth.example.com", "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.Secret() != secret || key.Issuer() != "auth.example.com" || key.AccountName() != "ann@example.com" ||
+		key.Period() != 30 || key.Digits() != otp.DigitsSix || key.Algorithm() != otp.AlgorithmSHA1 || key.Type() != "totp" {
+		t.Fatalf("uri %q read as %v", uri, key)
 	}
 }

@@ -72,6 +72,9 @@ type Config struct {
 	Keys KeyRotator
 	// Jobs runs users imports and exports (/api/v2/jobs).
 	Jobs *jobs.Service
+	// SendEnrollment mails an MFA enrolment link (selfservice.Handler's),
+	// off the request; nil: links are not mailed.
+	SendEnrollment func(ctx context.Context, to, link string)
 }
 
 // KeyRotator is what the signing-key endpoints need of the key manager.

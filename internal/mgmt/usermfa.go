@@ -184,5 +184,6 @@ func userMFARoutes() []route {
 		{"POST /api/v2/users/{id}/multifactor/actions/invalidate-remember-browser", []string{"update:users"}, (*handler).invalidateRememberBrowser},
 		{"GET /api/v2/guardian/enrollments/{id}", []string{"read:guardian_enrollments"}, (*handler).getEnrollment},
 		{"DELETE /api/v2/guardian/enrollments/{id}", []string{"delete:guardian_enrollments"}, (*handler).deleteEnrollment},
+		{"POST /api/v2/guardian/enrollments/ticket", []string{"create:guardian_enrollment_tickets"}, (*handler).enrollmentTicket},
 	}
 }

@@ -14,6 +14,7 @@ const (
 	TemplatePasswordlessEmail = "passwordless_email"
 	TemplateMFACode           = "mfa_oob_code"
 	TemplateBlockedAccount    = "blocked_account"
+	TemplateEnrollmentEmail   = "enrollment_email"
 )
 
 // Data is what a template may use: {{.Tenant}}, {{.Email}}, {{.URL}},
@@ -51,6 +52,12 @@ var defaults = map[string]Template{
 	TemplateMFACode: {
 		Subject: "Your {{.Tenant}} sign-in code",
 		Body:    "Your sign-in code for {{.Tenant}} is:\n\n    {{.Code}}\n\nIt expires in {{.TTL}} minutes.\n",
+	},
+	TemplateEnrollmentEmail: {
+		Subject: "Set up a second factor for {{.Tenant}}",
+		Body: "Your {{.Tenant}} account ({{.Email}}) is to be protected with a code from an authenticator app.\n\n" +
+			"To set it up, open this link within {{.TTL}} minutes:\n\n{{.URL}}\n\n" +
+			"If you did not expect this message, tell your administrator.\n",
 	},
 	TemplateBlockedAccount: {
 		Subject: "Sign-in attempts to your {{.Tenant}} account were blocked",

@@ -127,6 +127,16 @@ func (h *Handler) csrfToken(t *store.Ticket) string {
 
 const csrfCookie = "gh_reset_csrf"
 
+// checkCSRF compares the form's csrf field and the cookie with the
+// ticket's token, in constant time, and returns the token.
+func (h *Handler) checkCSRF(r *http.Request, cookieName string, t *store.Ticket) (string, bool) {
+	want := h.csrfToken(t)
+	cookie, _ := r.Cookie(cookieName)
+	ok := cookie != nil && subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(want)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(want)) == 1
+	return want, ok
+}
+
 // resetPage is GET /lo/reset?ticket=...: the form to choose a new
 // password.
 func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
@@ -179,10 +189,8 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		h.pageError(w, r, err)
 		return
 	}
-	want := h.csrfToken(t)
-	cookie, _ := r.Cookie(csrfCookie)
-	if cookie == nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(want)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(want)) != 1 {
+	want, ok := h.checkCSRF(r, csrfCookie, t)
+	if !ok {
 		h.Logger.InfoContext(ctx, "password reset refused: CSRF token missing or wrong")
 		h.render(w, http.StatusForbidden, page{Title: "Something went wrong", Message: "This form has expired. Open the link from your email again."})
 		return
@@ -277,6 +285,10 @@ type page struct {
 	CSRF    string
 	Policy  []string
 	Nonce   string
+	// Enroll is the enrolment page's authenticator; RecoveryCode is
+	// shown once, when an enrolment made one.
+	Enroll       *enrollment
+	RecoveryCode string
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -286,6 +298,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}
 label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1.5rem;padding:.6rem 1.2rem}.msg{padding:.6rem;background:#f4f4f4}ul{color:#555}
+code{word-break:break-all;font-size:1.05rem}svg{display:block;margin:1rem 0;max-width:100%;height:auto}
 </style></head><body>
 <h1>{{.Title}}</h1>
 {{if .Message}}<p class="msg" role="status">{{.Message}}</p>{{end}}
@@ -296,6 +309,17 @@ button{margin-top:1.5rem;padding:.6rem 1.2rem}.msg{padding:.6rem;background:#f4f
 {{if .Policy}}<ul>{{range .Policy}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <button type="submit">Change password</button>
 </form>{{end}}
+{{with .Enroll}}<p>Scan this QR code with an authenticator app, or type the key into it.</p>
+{{.QR}}
+<p>Key: <code id="secret">{{.Secret}}</code></p>
+<details><summary>Setup link</summary><p><code id="uri">{{.URI}}</code></p></details>
+<form method="post" action="">
+<input type="hidden" name="ticket" value="{{$.Ticket}}"><input type="hidden" name="csrf" value="{{$.CSRF}}">
+<label for="code">Code from the app</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required>
+<button type="submit">Confirm</button>
+</form>{{end}}
+{{if .RecoveryCode}}<p>Your recovery code signs you in once if you lose the app. Write it down and keep it safe; it is not shown again:</p>
+<p><code id="recovery-code">{{.RecoveryCode}}</code></p>{{end}}
 </body></html>
 `))
 

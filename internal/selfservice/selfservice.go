@@ -54,6 +54,8 @@ type Handler struct {
 	Logger     *slog.Logger
 	Events     events.Emitter
 	Protection Protection
+	// MFA confirms the enrolment page's first code.
+	MFA Enroller
 }
 
 // Routes registers the endpoints on mux.
@@ -63,6 +65,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /"+tenant.ResetPath, h.resetPage)
 	mux.HandleFunc("POST /"+tenant.ResetPath, h.resetSubmit)
 	mux.HandleFunc("GET /"+tenant.VerifyPath, h.verifyEmail)
+	mux.HandleFunc("GET /"+tenant.GuardianEnrollPath, h.enrollPage)
+	mux.HandleFunc("POST /"+tenant.GuardianEnrollPath, h.enrollSubmit)
 }
 
 // dbError is the error shape of the /dbconnections endpoints:

@@ -488,6 +488,10 @@ func (a *App) routes() http.Handler {
 		Keys:   a.Keys,
 		Jobs:   a.Jobs,
 	}
+	self := &selfservice.Handler{Tenant: a.domain(), Store: a.Store, Clients: ca, Mailer: a.mailer, SMS: a.sms,
+		Issuer: a.Config.Issuer, Key: a.codeKey, Now: a.now, Logger: a.Log, Events: hooks.Events,
+		Protection: selfServiceProtection{guard: a.guard, tenant: a.domain(), log: a.Log}, MFA: secondFactor}
+	mgmtConfig.SendEnrollment = self.SendEnrollment
 	management := mgmt.New(mgmtConfig)
 
 	mux := http.NewServeMux()
@@ -496,9 +500,6 @@ func (a *App) routes() http.Handler {
 		mfaAPI.Tenant = u.Hostname()
 	}
 	mfaAPI.Routes(mux)
-	self := &selfservice.Handler{Tenant: a.domain(), Store: a.Store, Clients: ca, Mailer: a.mailer, SMS: a.sms,
-		Issuer: a.Config.Issuer, Key: a.codeKey, Now: a.now, Logger: a.Log, Events: hooks.Events,
-		Protection: selfServiceProtection{guard: a.guard, tenant: a.domain(), log: a.Log}}
 	self.Routes(mux)
 	mux.HandleFunc("POST /oauth/token", token.Token)
 	mux.HandleFunc("POST /oauth/revoke", token.Revoke)

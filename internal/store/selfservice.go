@@ -34,6 +34,9 @@ type SelfService interface {
 const (
 	TicketPasswordChange    = "password-change"
 	TicketEmailVerification = "email-verification"
+	// TicketGuardianEnrollment opens the page where a user sets up an
+	// authenticator app (POST /api/v2/guardian/enrollments/ticket).
+	TicketGuardianEnrollment = "guardian-enrollment"
 )
 
 // Ticket is a single-use link sent to a user: set a new password, or
@@ -44,11 +47,14 @@ type Ticket struct {
 	UserID   string `json:"user_id"`
 	ClientID string `json:"client_id,omitempty"`
 	// ResultURL is where the user goes once done.
-	ResultURL              string    `json:"result_url,omitempty"`
-	MarkEmailVerified      bool      `json:"mark_email_as_verified,omitempty"`
-	IncludeEmailInRedirect bool      `json:"include_email_in_redirect,omitempty"`
-	CreatedAt              time.Time `json:"created_at"`
-	ExpiresAt              time.Time `json:"expires_at"`
+	ResultURL              string `json:"result_url,omitempty"`
+	MarkEmailVerified      bool   `json:"mark_email_as_verified,omitempty"`
+	IncludeEmailInRedirect bool   `json:"include_email_in_redirect,omitempty"`
+	// AllowMultipleEnrollments lets an enrolment ticket's user who already
+	// has an authenticator add one more.
+	AllowMultipleEnrollments bool      `json:"allow_multiple_enrollments,omitempty"`
+	CreatedAt                time.Time `json:"created_at"`
+	ExpiresAt                time.Time `json:"expires_at"`
 }
 
 // PasswordlessCode is the one-time code last sent to an email address or

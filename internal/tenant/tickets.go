@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 
 // Ticket paths under the issuer: the pages a ticket link opens.
 const (
-	ResetPath  = "lo/reset"
-	VerifyPath = "lo/verify_email"
+	ResetPath          = "lo/reset"
+	VerifyPath         = "lo/verify_email"
+	GuardianEnrollPath = "lo/guardian_enroll"
 )
 
 // Ticket lifetimes: Auth0's defaults (5 days) and ceiling (30 days).
@@ -89,22 +91,104 @@ func (s *Service) CreateTicket(ctx context.Context, kind string, in *TicketInput
 	if in.TTLSec > 0 {
 		ttl = time.Duration(in.TTLSec) * time.Second
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, fmt.Errorf("ticket secret: %w", err)
-	}
-	secret := base64.RawURLEncoding.EncodeToString(b)
-	now := s.now()
-	t := &store.Ticket{ID: TicketHash(secret), Kind: kind, UserID: user.UserID, ClientID: in.ClientID, ResultURL: in.ResultURL,
-		MarkEmailVerified: in.MarkEmailAsVerified, IncludeEmailInRedirect: in.IncludeEmailInRedirect, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := s.Store.CreateTicket(ctx, t); err != nil {
-		return "", nil, fmt.Errorf("store ticket: %w", err)
+	t := &store.Ticket{Kind: kind, UserID: user.UserID, ClientID: in.ClientID, ResultURL: in.ResultURL,
+		MarkEmailVerified: in.MarkEmailAsVerified, IncludeEmailInRedirect: in.IncludeEmailInRedirect}
+	secret, err := s.storeTicket(ctx, t, ttl)
+	if err != nil {
+		return "", nil, err
 	}
 	path := ResetPath
 	if kind == store.TicketEmailVerification {
 		path = VerifyPath
 	}
 	return s.Issuer + path + "?ticket=" + secret + "#", user, nil
+}
+
+// storeTicket gives t a fresh secret, stores it under the secret's hash
+// with its lifetime, and returns the secret.
+func (s *Service) storeTicket(ctx context.Context, t *store.Ticket, ttl time.Duration) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("ticket secret: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	t.ID, t.CreatedAt = TicketHash(secret), s.now()
+	t.ExpiresAt = t.CreatedAt.Add(ttl)
+	if err := s.Store.CreateTicket(ctx, t); err != nil {
+		return "", fmt.Errorf("store ticket: %w", err)
+	}
+	return secret, nil
+}
+
+// EnrollmentTicketInput is POST /api/v2/guardian/enrollments/ticket.
+type EnrollmentTicketInput struct {
+	UserID string `json:"user_id"`
+	// Email receives the link instead of the user's address (with SendMail).
+	Email       string `json:"email"`
+	SendMail    bool   `json:"send_mail"`
+	EmailLocale string `json:"email_locale"`
+	// Factor is the factor to enrol; gatehouse's page enrols otp (the
+	// default).
+	Factor                   string `json:"factor"`
+	AllowMultipleEnrollments bool   `json:"allow_multiple_enrollments"`
+}
+
+// EnrollmentTicket is a created enrolment ticket.
+type EnrollmentTicket struct {
+	ID   string // the stored id (the secret's hash): names the ticket, opens nothing
+	URL  string
+	User *store.User
+	// MailTo is where the link goes when send_mail asked for it ("" otherwise).
+	MailTo string
+}
+
+// enrollmentFactors are the factors Auth0's ticket names; gatehouse's page
+// enrols an authenticator app (otp) only.
+var enrollmentFactors = []string{"push-notification", "phone", "email", "otp", "webauthn-roaming", "webauthn-platform"}
+
+// CreateEnrollmentTicket stores a single-use ticket that opens the page
+// where the user sets up an authenticator app. The otp factor must be on.
+func (s *Service) CreateEnrollmentTicket(ctx context.Context, in *EnrollmentTicketInput) (*EnrollmentTicket, error) {
+	if in.UserID == "" {
+		return nil, invalidBody("Payload validation error: 'Missing required property: user_id'")
+	}
+	switch {
+	case in.Factor == "" || in.Factor == "otp":
+	case slices.Contains(enrollmentFactors, in.Factor):
+		return nil, invalidProp("factor", "gatehouse's enrollment page enrolls otp only, not %s", in.Factor)
+	default:
+		return nil, invalidProp("factor", "No enum match for: \"%s\"", in.Factor)
+	}
+	if in.Email != "" && (!strings.Contains(in.Email, "@") || len(in.Email) > 254) {
+		return nil, invalidProp("email", "Object didn't pass validation for format email: %s", in.Email)
+	}
+	user, err := s.GetUser(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.Store.GetTenantSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get mfa factors: %w", err)
+	}
+	if ts.Guardian == nil || !ts.Guardian.Factors["otp"] {
+		return nil, invalidBody("The otp factor is not enabled")
+	}
+	out := &EnrollmentTicket{User: user}
+	if in.SendMail {
+		if out.MailTo = in.Email; out.MailTo == "" {
+			out.MailTo = user.Email
+		}
+		if out.MailTo == "" {
+			return nil, invalidBody("The user has no email address: give one in email")
+		}
+	}
+	t := &store.Ticket{Kind: store.TicketGuardianEnrollment, UserID: user.UserID, AllowMultipleEnrollments: in.AllowMultipleEnrollments}
+	secret, err := s.storeTicket(ctx, t, DefaultTicketTTL)
+	if err != nil {
+		return nil, err
+	}
+	out.ID, out.URL = t.ID, s.Issuer+GuardianEnrollPath+"?ticket="+secret
+	return out, nil
 }
 
 // ErrTicketInvalid is a ticket that does not exist, was used, or expired.

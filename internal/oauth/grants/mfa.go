@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/protocol"
@@ -355,23 +356,92 @@ func (m *MFA) verifyOTP(ctx context.Context, userID, code string) error {
 		if !ok {
 			continue
 		}
-		_, err := m.Store.UpdateAuthenticator(ctx, a.ID, func(a *store.Authenticator) error {
-			if step <= a.LastStep {
-				return errReplay
-			}
-			a.LastStep = step
-			confirm(a, now)
-			return nil
-		})
-		switch {
-		case errors.Is(err, errReplay):
-			return errInvalidOTP
-		case err != nil:
-			return oauth.ErrServer.WithCause(err)
+		if err := m.acceptStep(ctx, a.ID, step, now); err != nil {
+			return err
 		}
 		return m.confirmRecovery(ctx, auths, now)
 	}
 	return errInvalidOTP
+}
+
+// acceptStep records the time step of a good code of TOTP authenticator
+// id in one locked write (a step not after the last accepted one is a
+// replay: errInvalidOTP) and confirms a pending enrolment.
+func (m *MFA) acceptStep(ctx context.Context, id string, step int64, now time.Time) error {
+	_, err := m.Store.UpdateAuthenticator(ctx, id, func(a *store.Authenticator) error {
+		if step <= a.LastStep {
+			return errReplay
+		}
+		a.LastStep = step
+		confirm(a, now)
+		return nil
+	})
+	switch {
+	case errors.Is(err, errReplay):
+		return errInvalidOTP
+	case err != nil:
+		return oauth.ErrServer.WithCause(err)
+	}
+	return nil
+}
+
+// ConfirmTOTP is an enrolment page's check of the first code of the
+// user's TOTP authenticator id, under the same failed-code bucket as the
+// MFA grants (a wrong code spends from it; an empty one answers
+// too_many_attempts). A good code works once and confirms the
+// authenticator. Then, when the recovery-code factor is on and the user
+// has no recovery code, it creates one, active, and returns it to be
+// shown once.
+func (m *MFA) ConfirmTOTP(ctx context.Context, userID, id, code string) (recoveryCode string, err error) {
+	if err := m.checkBucket(ctx, userID, false); err != nil {
+		return "", err
+	}
+	a, err := m.Store.GetAuthenticator(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", errInvalidOTP
+	case err != nil:
+		return "", oauth.ErrServer.WithCause(err)
+	case a.UserID != userID || a.Kind != "totp":
+		return "", errInvalidOTP
+	}
+	now := m.Now()
+	step, ok := mfa.VerifyTOTP(a.Secret, code, now)
+	if ok {
+		err = m.acceptStep(ctx, id, step, now)
+	} else {
+		err = errInvalidOTP
+	}
+	if errors.Is(err, errInvalidOTP) {
+		if berr := m.checkBucket(ctx, userID, true); berr != nil {
+			return "", berr
+		}
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	auths, err := m.Store.ListAuthenticators(ctx, userID)
+	if err != nil {
+		return "", oauth.ErrServer.WithCause(err)
+	}
+	if slices.ContainsFunc(auths, func(a *store.Authenticator) bool { return a.Kind == "recovery-code" }) {
+		return "", m.confirmRecovery(ctx, auths, now)
+	}
+	ts, err := m.Store.GetTenantSettings(ctx)
+	if err != nil {
+		return "", oauth.ErrServer.WithCause(err)
+	}
+	if ts.Guardian == nil || !ts.Guardian.Factors["recovery-code"] {
+		return "", nil
+	}
+	code, hash := mfa.NewRecoveryCode()
+	rc := &store.Authenticator{ID: "recovery-code|dev_" + ids.Alnum(16), UserID: userID, Kind: "recovery-code", CodeHash: hash,
+		Active: true, CreatedAt: now, ConfirmedAt: now}
+	if err := m.Store.CreateAuthenticator(ctx, rc); err != nil {
+		return "", oauth.ErrServer.WithCause(err)
+	}
+	return code, nil
 }
 
 // confirm activates a pending enrolment.

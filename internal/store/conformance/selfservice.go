@@ -18,6 +18,10 @@ func selfServiceTests() []test {
 			must(t, s.CreateTicket(ctx(t), tk))
 			wantErr(t, s.CreateTicket(ctx(t), tk), store.ErrConflict)
 			wantEqual(t, "ticket", ok[*store.Ticket](t)(s.GetTicket(ctx(t), "h1")), tk)
+			enrol := &store.Ticket{ID: "h2", Kind: store.TicketGuardianEnrollment, UserID: "auth0|u1", AllowMultipleEnrollments: true,
+				CreatedAt: at(1), ExpiresAt: future}
+			must(t, s.CreateTicket(ctx(t), enrol))
+			wantEqual(t, "enrolment ticket", ok[*store.Ticket](t)(s.GetTicket(ctx(t), "h2")), enrol)
 			// Of many concurrent consumers exactly one wins.
 			var wg sync.WaitGroup
 			var mu sync.Mutex
