@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestServeDevTLS: serve --dev-tls makes a CA and a localhost certificate
@@ -23,7 +25,7 @@ func TestServeDevTLS(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--dev-tls", "--database", db, "--addr", addr}, noEnv, io.Discard, &stderr)

@@ -56,12 +56,12 @@ func TestSIGKILLDurability(t *testing.T) {
 type node struct {
 	cmd  *exec.Cmd
 	base string
-	log  *syncBuffer
+	log  *testenv.LogBuffer
 }
 
 func startNode(t *testing.T, bin, db, addr string) *node {
 	t.Helper()
-	n := &node{base: "http://" + addr, log: &syncBuffer{}}
+	n := &node{base: "http://" + addr, log: &testenv.LogBuffer{}}
 	n.cmd = exec.Command(bin, "serve", "--addr", addr, "--database", db, "--password-hash", "bcrypt", "--log-level", "warn")
 	n.cmd.Env = append(os.Environ(),
 		"GATEHOUSE_SECRET=durability-test-master-secret-0123456789",

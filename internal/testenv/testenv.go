@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,6 +70,25 @@ type settings struct {
 	postgres bool
 	log      *slog.Logger
 	wrap     []func(http.Handler) http.Handler // around the App's handler, innermost first
+}
+
+// LogBuffer collects what a server logs (or writes to its stderr) while
+// the test reads it; the server's goroutines write it concurrently.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // WithLogger makes gatehouse log to l instead of discarding its log, so a

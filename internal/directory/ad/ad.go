@@ -539,8 +539,7 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 // save creates the entry's user, or updates the profile of the one stored
 // when the directory changed it.
 func (s *Strategy) save(ctx context.Context, conn *store.Connection, e *ldapdir.Entry) (*store.User, error) {
-	id := UserID(conn.Name, e)
-	apply := func(u *store.User) {
+	return directory.SaveUser(ctx, s.Users, conn, UserID(conn.Name, e), Name, s.now(), func(u *store.User) {
 		u.Email = e.Email
 		u.Username = e.UID
 		u.Name = e.Name
@@ -548,48 +547,7 @@ func (s *Strategy) save(ctx context.Context, conn *store.Connection, e *ldapdir.
 		u.GivenName = e.GivenName
 		u.FamilyName = e.FamilyName
 		u.Groups = slices.Clone(e.Groups)
-	}
-	u, err := s.Users.GetUser(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		now := s.now().UTC()
-		u = &store.User{
-			UserID: id, ConnectionID: conn.ID, Connection: conn.Name,
-			Identities: []store.Identity{{Connection: conn.Name, UserID: strings.TrimPrefix(id, "ad|"), Provider: Name}},
-			CreatedAt:  now, UpdatedAt: now,
-		}
-		apply(u)
-		err = s.Users.CreateUser(ctx, u)
-		if err == nil {
-			return u, nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("directory: create user %s: %w", id, err)
-		}
-		// Another login of the same user got in first: update theirs.
-		u, err = s.Users.GetUser(ctx, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("directory: load user %s: %w", id, err)
-	}
-	want := *u
-	apply(&want)
-	if profileEqual(u, &want) {
-		return u, nil
-	}
-	u, err = s.Users.UpdateUser(ctx, id, func(u *store.User) error {
-		apply(u)
-		u.UpdatedAt = s.now().UTC()
-		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("directory: update user %s: %w", id, err)
-	}
-	return u, nil
-}
-
-func profileEqual(a, b *store.User) bool {
-	return a.Email == b.Email && a.Username == b.Username && a.Name == b.Name && a.Nickname == b.Nickname &&
-		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && slices.Equal(a.Groups, b.Groups)
 }
 
 // CheckUser implements directory.UserChecker: the user's uid must still be

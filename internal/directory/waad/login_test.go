@@ -91,24 +91,6 @@ func (g *gate) Start() {
 	g.serve(ln)
 }
 
-// syncBuffer collects a server's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waadSetup is two real gatehouses: the upstream provider (behind a gate,
 // with a database connection, a user and an application allowed the
 // password grant) and the downstream one, whose waad connection "corp"
@@ -119,8 +101,8 @@ type waadSetup struct {
 	utn  *testenv.Tenant
 	down *testenv.Env
 	dtn  *testenv.Tenant
-	log  *syncBuffer // the downstream's log
-	id   string      // the waad connection's id
+	log  *testenv.LogBuffer // the downstream's log
+	id   string             // the waad connection's id
 }
 
 func startWaad(t *testing.T) *waadSetup {
@@ -139,7 +121,7 @@ func startWaad(t *testing.T) *waadSetup {
 		callback(null, user, context);
 	}`}, 201)
 
-	log := &syncBuffer{}
+	log := &testenv.LogBuffer{}
 	down := testenv.Start(t, testenv.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
 	dtn := down.SeedTenant()
 	conn := down.API("POST", "/connections", map[string]any{"name": "corp", "strategy": "waad",

@@ -407,9 +407,10 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 }
 
 // save creates the identity's user, or updates the profile of the one
-// stored when the provider changed it.
+// stored when the provider changed it. Two waad connections whose
+// providers name the same id cannot share the user: the first keeps it.
 func (s *Strategy) save(ctx context.Context, conn *store.Connection, userID string, id *upstream.Identity) (*store.User, error) {
-	apply := func(u *store.User) {
+	return directory.SaveUser(ctx, s.Users, conn, userID, Name, s.now(), func(u *store.User) {
 		u.Email = id.Email
 		u.EmailVerified = id.Verified
 		u.Name = id.Name
@@ -418,48 +419,7 @@ func (s *Strategy) save(ctx context.Context, conn *store.Connection, userID stri
 		u.Nickname = nickname(id)
 		u.Picture = id.Picture
 		u.Groups = slices.Clone(id.Groups)
-	}
-	u, err := s.Users.GetUser(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		now := s.now().UTC()
-		u = &store.User{
-			UserID: userID, ConnectionID: conn.ID, Connection: conn.Name,
-			Identities: []store.Identity{{Connection: conn.Name, UserID: strings.TrimPrefix(userID, Name+"|"), Provider: Name}},
-			CreatedAt:  now, UpdatedAt: now,
-		}
-		apply(u)
-		err = s.Users.CreateUser(ctx, u)
-		if err == nil {
-			return u, nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("directory: create user %s: %w", userID, err)
-		}
-		// Another login of the same user got in first: update theirs.
-		u, err = s.Users.GetUser(ctx, userID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("directory: load user %s: %w", userID, err)
-	}
-	if u.ConnectionID != conn.ID {
-		// Two waad connections whose providers name the same id: the user
-		// belongs to the first, and is not handed to the second.
-		return nil, fmt.Errorf("directory: user %s belongs to connection %s, not %s", userID, u.Connection, conn.Name)
-	}
-	want := *u
-	apply(&want)
-	if profileEqual(u, &want) {
-		return u, nil
-	}
-	u, err = s.Users.UpdateUser(ctx, userID, func(u *store.User) error {
-		apply(u)
-		u.UpdatedAt = s.now().UTC()
-		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("directory: update user %s: %w", userID, err)
-	}
-	return u, nil
 }
 
 // nickname is the token's, else the email's local part (as Auth0 derives
@@ -470,11 +430,6 @@ func nickname(id *upstream.Identity) string {
 	}
 	local, _, _ := strings.Cut(id.Email, "@")
 	return local
-}
-
-func profileEqual(a, b *store.User) bool {
-	return a.Email == b.Email && a.EmailVerified == b.EmailVerified && a.Name == b.Name && a.Nickname == b.Nickname &&
-		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && a.Picture == b.Picture && slices.Equal(a.Groups, b.Groups)
 }
 
 // Status implements directory.StatusChecker: the provider's discovery
