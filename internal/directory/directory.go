@@ -78,6 +78,66 @@ type StatusChecker interface {
 	Status(ctx context.Context, conn *store.Connection) error
 }
 
+// UserScripts is implemented by a strategy whose connections may keep
+// their users in a store of the tenant's own, reached through scripts
+// (Auth0's custom database scripts). The tenant's rules ask it at each
+// change of a user of such a connection; a method whose script the
+// connection lacks returns ErrNoScript and changes nothing.
+type UserScripts interface {
+	// ScriptMode says how conn's users are kept.
+	ScriptMode(conn *store.Connection) ScriptMode
+	// FindUser asks the tenant's store for the user with identifier (an
+	// email or username; get_user): nil, nil when it has none. With keep,
+	// the user found is stored (a profile copy without password) and the
+	// stored user returned.
+	FindUser(ctx context.Context, conn *store.Connection, identifier string, keep bool) (*store.User, error)
+	// CreateUser creates u, with password, in the tenant's store (create).
+	// It returns the user id the store gave, or "" to keep u's.
+	CreateUser(ctx context.Context, conn *store.Connection, u *store.User, password string) (string, error)
+	// DeleteUser deletes u from the tenant's store (delete).
+	DeleteUser(ctx context.Context, conn *store.Connection, u *store.User) error
+	// ChangePassword sets u's password in the tenant's store
+	// (change_password).
+	ChangePassword(ctx context.Context, conn *store.Connection, u *store.User, password string) error
+	// VerifyEmail marks u's email verified in the tenant's store (verify).
+	VerifyEmail(ctx context.Context, conn *store.Connection, u *store.User) error
+	// ChangeEmail changes u's email in the tenant's store (change_email).
+	ChangeEmail(ctx context.Context, conn *store.Connection, u *store.User, email string, verified bool) error
+}
+
+// ScriptMode is how a connection keeps its users.
+type ScriptMode int
+
+const (
+	// ScriptsOff: gatehouse's store alone (no custom database scripts).
+	ScriptsOff ScriptMode = iota
+	// ScriptsImport: lazy migration (import_mode): users move into
+	// gatehouse's store; the scripts are asked about users not moved yet.
+	ScriptsImport
+	// ScriptsLegacy: the tenant's store holds the users and their
+	// passwords; gatehouse keeps profile copies and runs a script for
+	// every change.
+	ScriptsLegacy
+)
+
+// ErrNoScript: the connection lacks the script an operation needs.
+var ErrNoScript = errors.New("directory: the connection has no script for this operation")
+
+// ScriptRefusal is a change the tenant's store refused: a script called
+// back with an error of its own (a ValidationError with its code, or any
+// Error), or answered false. Code is the ValidationError's code, if any.
+type ScriptRefusal struct {
+	Code    string
+	Message string
+}
+
+func (e *ScriptRefusal) Error() string {
+	if e.Code != "" {
+		return "directory: refused by the user store: " + e.Code + ": " + e.Message
+	}
+	return "directory: refused by the user store: " + e.Message
+}
+
 // OptionsError is a connection option that fails validation; Field is its
 // path ("options.password_policy"), Message Auth0's wording.
 type OptionsError struct {

@@ -83,6 +83,7 @@ func domainError(e *tenant.Error) *apiError {
 	status := map[tenant.Kind]int{
 		tenant.Invalid: http.StatusBadRequest, tenant.Forbidden: http.StatusForbidden,
 		tenant.NotFound: http.StatusNotFound, tenant.Conflict: http.StatusConflict,
+		tenant.Unavailable: http.StatusServiceUnavailable,
 	}[e.Kind]
 	if status == 0 {
 		status = http.StatusBadRequest

@@ -37,10 +37,14 @@ type Profile struct {
 // DatabaseOutcome is a database script's answer when it did not fail.
 type DatabaseOutcome struct {
 	// Profile is the user; nil when the credentials are wrong (Login) or
-	// there is no such user (GetUser).
+	// there is no such user (GetUser), or when the script called back with
+	// no object.
 	Profile *Profile
 	// Message is the WrongUsernameOrPasswordError's message, if any.
 	Message string
+	// Result is the callback's second argument when it is a boolean:
+	// change_password's and verify's "done" (callback(null, true)).
+	Result, HasResult bool
 }
 
 // Login runs Auth0's `function login(email, password, callback)`.
@@ -48,16 +52,21 @@ type DatabaseOutcome struct {
 // WrongUsernameOrPasswordError means wrong credentials; any other error
 // is a *Failure.
 func (s *Sandbox) Login(ctx context.Context, in DatabaseInput, email, password string) (DatabaseOutcome, error) {
-	return s.database(ctx, in, email, password, true)
+	return s.Database(ctx, in, email, password)
 }
 
 // GetUser runs Auth0's get_user script, `function getByEmail(email,
 // callback)` (any name): callback(null) means no such user.
 func (s *Sandbox) GetUser(ctx context.Context, in DatabaseInput, email string) (DatabaseOutcome, error) {
-	return s.database(ctx, in, email, "", false)
+	return s.Database(ctx, in, email)
 }
 
-func (s *Sandbox) database(ctx context.Context, in DatabaseInput, email, password string, login bool) (DatabaseOutcome, error) {
+// Database runs any of Auth0's database scripts: the function is called
+// with args (strings, booleans, or a map for create's user) and Auth0's
+// callback(err, result). A WrongUsernameOrPasswordError is an outcome
+// (Message); any other error, a ValidationError included (its code in
+// Failure.Code), is a *Failure of KindError.
+func (s *Sandbox) Database(ctx context.Context, in DatabaseInput, args ...any) (DatabaseOutcome, error) {
 	c := s.compile(shapeFunction, in.Script.Source)
 	r, err := s.begin(ctx, in.AllowedHosts)
 	if err != nil {
@@ -65,14 +74,14 @@ func (s *Sandbox) database(ctx context.Context, in DatabaseInput, email, passwor
 	}
 	defer r.end()
 	r.script = in.Script.label()
-	out, err := r.database(c, in, email, password, login)
+	out, err := r.database(c, in, args)
 	if err != nil {
 		s.logFailure(err)
 	}
 	return out, err
 }
 
-func (r *run) database(c *compiled, in DatabaseInput, email, password string, login bool) (DatabaseOutcome, error) {
+func (r *run) database(c *compiled, in DatabaseInput, args []any) (DatabaseOutcome, error) {
 	rt := r.v.rt
 	fn, err := r.v.entry(r, c, shapeFunction)
 	if err != nil {
@@ -88,12 +97,12 @@ func (r *run) database(c *compiled, in DatabaseInput, email, password string, lo
 		}
 		return goja.Undefined()
 	})
-	args := []goja.Value{rt.ToValue(email)}
-	if login {
-		args = append(args, rt.ToValue(password))
+	jsArgs := make([]goja.Value, 0, len(args)+1)
+	for _, a := range args {
+		jsArgs = append(jsArgs, toJS(rt, a))
 	}
-	args = append(args, callback)
-	if _, err := r.call(fn, args...); err != nil {
+	jsArgs = append(jsArgs, callback)
+	if _, err := r.call(fn, jsArgs...); err != nil {
 		return DatabaseOutcome{}, err
 	}
 	if err := r.wait(func() bool { return called }); err != nil {
@@ -105,6 +114,9 @@ func (r *run) database(c *compiled, in DatabaseInput, email, password string, lo
 			return DatabaseOutcome{Message: f.Message}, nil
 		}
 		return DatabaseOutcome{}, f
+	}
+	if b, ok := cbProfile.Export().(bool); ok {
+		return DatabaseOutcome{Result: b, HasResult: true}, nil
 	}
 	if _, ok := cbProfile.(*goja.Object); !ok {
 		return DatabaseOutcome{}, nil

@@ -2,7 +2,9 @@
 // Rules (`function (user, context, callback)`), post-login Actions
 // (`exports.onExecutePostLogin = async (event, api) => {...}`) and custom
 // database scripts (`function login(email, password, callback)`,
-// `function getByEmail(email, callback)`), on the goja engine.
+// `function getByEmail(email, callback)`, create, delete, changePassword,
+// verify, changeEmail: Sandbox.Database), on the goja engine. An Action's
+// draft can also run alone against a test event (TestPostLogin).
 //
 // # Isolation and limits
 //

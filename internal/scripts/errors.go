@@ -72,6 +72,9 @@ type Failure struct {
 	// Message is the script's message (for KindDenied, the reason to show
 	// the client) or gatehouse's explanation.
 	Message string
+	// Code is the error's code property when it is a string (a
+	// ValidationError's first argument: "user_exists", ...).
+	Code string
 }
 
 func (f *Failure) Error() string {

@@ -215,6 +215,11 @@ func (r *run) errorValue(v goja.Value) *Failure {
 			if name := obj.Get("name"); name != nil && !goja.IsUndefined(name) {
 				f.Name = name.String()
 			}
+			if code := obj.Get("code"); code != nil {
+				if s, ok := code.Export().(string); ok {
+					f.Code = s
+				}
+			}
 			if msg := obj.Get("message"); msg != nil && !goja.IsUndefined(msg) {
 				f.Message = msg.String()
 			} else {
@@ -229,7 +234,7 @@ func (r *run) errorValue(v goja.Value) *Failure {
 	if err := r.guard(read); err != nil {
 		return err.(*Failure)
 	}
-	f.Name = truncate(f.Name, 100)
+	f.Name, f.Code = truncate(f.Name, 100), truncate(f.Code, 100)
 	f.Message = truncate(f.Message, maxMessageBytes)
 	if f.Name == "UnauthorizedError" {
 		f.Kind = KindDenied

@@ -68,7 +68,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := events.Event{Type: events.SuccessChangePasswordRequest, ClientID: client.ClientID, ClientName: client.Name,
 		UserName: email, Connection: conn.Name, ConnectionID: conn.ID, Strategy: database.Name, UserAgent: r.UserAgent()}
-	user, err := h.Store.UserByIdentifier(ctx, conn.ID, email)
+	user, err := h.Tenant.FindConnectionUser(ctx, conn, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		ev.Description = "no such user: nothing sent"
@@ -205,6 +205,7 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	ev := events.Event{Type: events.SuccessChangePassword, ClientID: t.ClientID, UserID: t.UserID, UserAgent: r.UserAgent()}
 	u, err := h.Tenant.ResetPassword(ctx, t, password)
 	var pe *tenant.PasswordError
+	var te *tenant.Error
 	switch {
 	case errors.As(err, &pe):
 		_, msg, _ := cutName(pe.Error())
@@ -212,6 +213,18 @@ func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		ev.Type, ev.Description = events.FailedChangePassword, pe.Error()
 		h.emit(ctx, ev)
 		h.render(w, http.StatusBadRequest, again)
+		return
+	case errors.As(err, &te) && (te.Kind == tenant.Invalid || te.Kind == tenant.Unavailable):
+		// A custom database's change_password refused the password or
+		// could not answer: the ticket is kept for another try.
+		status := http.StatusBadRequest
+		if te.Kind == tenant.Unavailable {
+			status = http.StatusServiceUnavailable
+		}
+		again.Message = strings.TrimSuffix(te.Message, ".") + "."
+		ev.Type, ev.Description = events.FailedChangePassword, err.Error()
+		h.emit(ctx, ev)
+		h.render(w, status, again)
 		return
 	case err != nil:
 		ev.Type, ev.Description = events.FailedChangePassword, err.Error()

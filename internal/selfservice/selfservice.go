@@ -114,13 +114,18 @@ func dbErrorBody(err error) dbError {
 			status = http.StatusNotFound
 		case tenant.Conflict:
 			status = http.StatusConflict
+		case tenant.Unavailable:
+			status = http.StatusServiceUnavailable
 		}
 		if te == tenant.ErrSignupDisabled {
 			status = http.StatusBadRequest // Auth0 answers 400
 		}
 		name := "BadRequestError"
-		if status == http.StatusForbidden {
+		switch status {
+		case http.StatusForbidden:
 			name = "ForbiddenError"
+		case http.StatusServiceUnavailable:
+			name = "ServiceUnavailableError"
 		}
 		return dbError{Name: name, Code: te.Code, Description: te.Message, StatusCode: status}
 	case errors.As(err, &oe):

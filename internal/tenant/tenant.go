@@ -77,6 +77,9 @@ const (
 	NotFound
 	// Conflict: the object would break a uniqueness rule (HTTP 409).
 	Conflict
+	// Unavailable: a store the change depends on (a custom database's
+	// user store) could not answer (HTTP 503).
+	Unavailable
 )
 
 // Error is a refusal by a rule. Code is Auth0's errorCode. For Code

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -64,7 +65,7 @@ func (s *Service) CreateTicket(ctx context.Context, kind string, in *TicketInput
 	case in.Email != "" && in.ConnectionID != "" && kind == store.TicketPasswordChange:
 		var conn *store.Connection
 		if conn, err = s.GetConnection(ctx, in.ConnectionID); err == nil {
-			user, err = s.Store.UserByIdentifier(ctx, conn.ID, strings.ToLower(in.Email))
+			user, err = s.FindConnectionUser(ctx, conn, in.Email)
 			err = notFound(err, errNoUser)
 		}
 	default:
@@ -234,8 +235,15 @@ func (s *Service) ResetPassword(ctx context.Context, t *store.Ticket, password s
 	if err := s.CheckNewPassword(ctx, StagePreChangePassword, user, password); err != nil {
 		return nil, err
 	}
-	hash, err := s.hashPassword(password)
-	if err != nil {
+	// Without import mode the tenant's store keeps the password: its
+	// change_password script sets it, before the ticket is consumed so
+	// that a store that could not answer leaves the link usable.
+	var hash string
+	if us, mode := s.userScripts(conn); mode == directory.ScriptsLegacy {
+		if err := us.ChangePassword(ctx, conn, user, password); err != nil {
+			return nil, scriptError(err, "change_password")
+		}
+	} else if hash, err = s.hashPassword(password); err != nil {
 		return nil, err
 	}
 	if err := s.Store.DeleteTicket(ctx, t.ID); err != nil {
@@ -246,7 +254,10 @@ func (s *Service) ResetPassword(ctx context.Context, t *store.Ticket, password s
 	}
 	now := s.now()
 	u, err := s.Store.UpdateUser(ctx, user.UserID, func(u *store.User) error {
-		u.PasswordHash, u.LastPasswordReset, u.UpdatedAt = hash, &now, now
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		u.LastPasswordReset, u.UpdatedAt = &now, now
 		if t.MarkEmailVerified {
 			u.EmailVerified = true
 		}
@@ -256,13 +267,25 @@ func (s *Service) ResetPassword(ctx context.Context, t *store.Ticket, password s
 }
 
 // VerifyEmail consumes an email-verification ticket and marks the user's
-// email verified.
+// email verified (first in the tenant's store, through the verify script,
+// for a custom database connection without import mode).
 func (s *Service) VerifyEmail(ctx context.Context, t *store.Ticket) (*store.User, error) {
 	if err := s.Store.DeleteTicket(ctx, t.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrTicketInvalid
 		}
 		return nil, fmt.Errorf("consume ticket: %w", err)
+	}
+	if user, err := s.GetUser(ctx, t.UserID); err == nil {
+		conn, err := s.userConnection(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		if us, mode := s.userScripts(conn); mode == directory.ScriptsLegacy {
+			if err := optionalScript(us.VerifyEmail(ctx, conn, user)); err != nil {
+				return nil, scriptError(err, "verify")
+			}
+		}
 	}
 	now := s.now()
 	u, err := s.Store.UpdateUser(ctx, t.UserID, func(u *store.User) error {

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/directory/database"
 	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -147,6 +148,35 @@ func (s *Service) createDBUser(ctx context.Context, conn *store.Connection, opts
 	}
 	if err := s.CheckNewPassword(ctx, StagePreUserRegistration, u, b.Password.V); err != nil {
 		return nil, err
+	}
+	switch us, mode := s.userScripts(conn); mode {
+	case directory.ScriptsImport:
+		// Lazy migration: a user the old store still has is taken, as
+		// Auth0 asks get_user before it creates one.
+		found, err := us.FindUser(ctx, conn, cmp.Or(u.Email, u.Username), false)
+		if err = optionalScript(err); err != nil {
+			return nil, scriptError(err, "get_user")
+		}
+		if found != nil {
+			return nil, errUserExists
+		}
+	case directory.ScriptsLegacy:
+		// The tenant's store holds the user and the password; gatehouse
+		// keeps the profile under the id that store gave.
+		id, err := us.CreateUser(ctx, conn, u, b.Password.V)
+		if err != nil {
+			return nil, scriptError(err, "create")
+		}
+		if id != "" {
+			u.UserID, u.Identities[0].UserID = dbProvider+"|"+id, id
+		}
+		if err := s.Store.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, errUserExists
+			}
+			return nil, err
+		}
+		return u, nil
 	}
 	if u.PasswordHash, err = s.hashPassword(b.Password.V); err != nil {
 		return nil, err
@@ -299,6 +329,12 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 		if err := s.CheckNewPassword(ctx, StagePreChangePassword, &preview, b.Password.V); err != nil {
 			return nil, err
 		}
+	}
+	passwordChanged, err := s.scriptedUpdate(ctx, cur, &preview, b)
+	if err != nil {
+		return nil, err
+	}
+	if b.Password.Set && !passwordChanged {
 		if hash, err = s.hashPassword(b.Password.V); err != nil {
 			return nil, err
 		}
@@ -311,6 +347,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 		if hash != "" {
 			u.PasswordHash, u.LastPasswordReset = hash, &now
 		}
+		if passwordChanged {
+			u.LastPasswordReset = &now
+		}
 		u.UpdatedAt = now
 		return nil
 	})
@@ -320,7 +359,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 	if err != nil {
 		return nil, notFound(err, errNoUser)
 	}
-	if hash != "" {
+	if hash != "" || passwordChanged {
 		// A new password ends the brute-force blocks of the old one.
 		if err := s.ClearBruteForce(ctx, u); err != nil {
 			return nil, err
@@ -329,8 +368,61 @@ func (s *Service) UpdateUser(ctx context.Context, id string, b *UserInput) (_ *s
 	return u, nil
 }
 
-// DeleteUser deletes a user.
+// DeleteUser deletes a user. A user of a custom database connection is
+// first deleted from the tenant's store by the delete script (required
+// without import mode; with it, run when present).
 func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
 	defer s.audit(ctx, "Delete a user", &err)
-	return notFound(s.Store.DeleteUser(ctx, id), errNoUser)
+	u, err := s.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	conn, err := s.userConnection(ctx, u)
+	if err != nil {
+		return err
+	}
+	switch us, mode := s.userScripts(conn); mode {
+	case directory.ScriptsImport:
+		if err := optionalScript(us.DeleteUser(ctx, conn, u)); err != nil {
+			return scriptError(err, "delete")
+		}
+	case directory.ScriptsLegacy:
+		if err := us.DeleteUser(ctx, conn, u); err != nil {
+			return scriptError(err, "delete")
+		}
+	}
+	return notFound(s.Store.DeleteUser(ctx, u.UserID), errNoUser)
+}
+
+// scriptedUpdate runs the custom database scripts a Management API change
+// of a user of a connection without import mode needs, before gatehouse
+// stores it: change_password (gatehouse then keeps no hash: changed
+// reports it ran), change_email, and verify when email_verified becomes
+// true. Other connections change in gatehouse's store alone.
+func (s *Service) scriptedUpdate(ctx context.Context, cur, next *store.User, b *UserInput) (changed bool, err error) {
+	conn, err := s.userConnection(ctx, cur)
+	if err != nil {
+		return false, err
+	}
+	us, mode := s.userScripts(conn)
+	if mode != directory.ScriptsLegacy {
+		return false, nil
+	}
+	if b.Password.Set {
+		if err := us.ChangePassword(ctx, conn, cur, b.Password.V); err != nil {
+			return false, scriptError(err, "change_password")
+		}
+		changed = true
+	}
+	if b.Email.Set && next.Email != cur.Email {
+		if err := us.ChangeEmail(ctx, conn, cur, next.Email, next.EmailVerified); err != nil {
+			return false, scriptError(err, "change_email")
+		}
+	}
+	if next.EmailVerified && !cur.EmailVerified && next.Email == cur.Email {
+		if err := optionalScript(us.VerifyEmail(ctx, conn, cur)); err != nil {
+			return false, scriptError(err, "verify")
+		}
+	}
+	return changed, nil
 }

@@ -1,9 +1,11 @@
 // Package customdb serves "auth0" (database) connections whose users live
 // in the tenant's own user store, reached through Auth0's custom database
 // scripts (options.enabledDatabaseCustomization with options.customScripts):
-// `function login(email, password, callback)` and `function
-// getByEmail(email, callback)`, run in the scripts sandbox. Connections
-// without customization are the database strategy's.
+// `function login(email, password, callback)` at login here, and get_user,
+// create, delete, change_password, verify and change_email for the
+// tenant's user changes (userscripts.go, directory.UserScripts), run in
+// the scripts sandbox. Connections without customization are the database
+// strategy's.
 //
 // With options.import_mode (lazy migration) the first successful script
 // login creates the user in gatehouse's store with the password hashed
@@ -40,9 +42,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Scripts gatehouse knows the names of (Auth0's customScripts keys). Only
-// login and get_user run today; the others are kept and validated, as
-// Auth0 keeps them, for the signup and password flows.
+// Scripts gatehouse knows the names of (Auth0's customScripts keys).
+// change_username and change_phone_number are kept and validated but
+// never run.
 var scriptNames = []string{"login", "get_user", "create", "delete", "change_password", "verify", "change_email", "change_username", "change_phone_number"}
 
 // Options are the custom database part of an auth0 connection's options.
@@ -198,25 +200,9 @@ func (s *Strategy) keep(ctx context.Context, conn *store.Connection, o Options, 
 		return nil, fmt.Errorf("%w: custom database %s: the login script's profile has no user_id", directory.ErrUnavailable, conn.Name)
 	}
 	id := "auth0|" + local
-	apply := func(u *store.User) {
-		u.Email = cmpOr(strings.ToLower(p.Email), u.Email)
-		if u.Email == "" && strings.Contains(username, "@") {
-			u.Email = strings.ToLower(username)
-		}
-		u.EmailVerified = u.EmailVerified || p.EmailVerified
-		u.Username = cmpOr(p.Username, u.Username)
-		u.Name, u.GivenName, u.FamilyName = cmpOr(p.Name, u.Name), cmpOr(p.GivenName, u.GivenName), cmpOr(p.FamilyName, u.FamilyName)
-		u.Nickname, u.Picture, u.PhoneNumber = cmpOr(p.Nickname, u.Nickname), cmpOr(p.Picture, u.Picture), cmpOr(p.PhoneNumber, u.PhoneNumber)
-		if p.AppMetadata != nil {
-			u.AppMetadata = p.AppMetadata
-		}
-		if p.UserMetadata != nil {
-			u.UserMetadata = p.UserMetadata
-		}
-		u.UpdatedAt = now
-	}
+	apply := func(u *store.User) { applyProfile(u, p, username, now) }
 	var hash string
-	if o.ImportMode {
+	if o.ImportMode && password != "" {
 		var herr error
 		if err := s.hash(ctx, func() { hash, herr = s.Hasher.Hash(password) }); err != nil {
 			return nil, err
@@ -241,7 +227,7 @@ func (s *Strategy) keep(ctx context.Context, conn *store.Connection, o Options, 
 	// Known already (a profile copy, or a concurrent first login).
 	u, err = s.Users.UpdateUser(ctx, id, func(u *store.User) error {
 		apply(u)
-		if o.ImportMode && u.PasswordHash == "" {
+		if hash != "" && u.PasswordHash == "" {
 			u.PasswordHash = hash
 		}
 		return nil
@@ -250,6 +236,26 @@ func (s *Strategy) keep(ctx context.Context, conn *store.Connection, o Options, 
 		return nil, fmt.Errorf("directory: update user %s: %w", id, err)
 	}
 	return u, nil
+}
+
+// applyProfile copies what a script's profile says onto u; fields the
+// profile leaves empty keep their value.
+func applyProfile(u *store.User, p *scripts.Profile, username string, now time.Time) {
+	u.Email = cmpOr(strings.ToLower(p.Email), u.Email)
+	if u.Email == "" && strings.Contains(username, "@") {
+		u.Email = strings.ToLower(username)
+	}
+	u.EmailVerified = u.EmailVerified || p.EmailVerified
+	u.Username = cmpOr(p.Username, u.Username)
+	u.Name, u.GivenName, u.FamilyName = cmpOr(p.Name, u.Name), cmpOr(p.GivenName, u.GivenName), cmpOr(p.FamilyName, u.FamilyName)
+	u.Nickname, u.Picture, u.PhoneNumber = cmpOr(p.Nickname, u.Nickname), cmpOr(p.Picture, u.Picture), cmpOr(p.PhoneNumber, u.PhoneNumber)
+	if p.AppMetadata != nil {
+		u.AppMetadata = p.AppMetadata
+	}
+	if p.UserMetadata != nil {
+		u.UserMetadata = p.UserMetadata
+	}
+	u.UpdatedAt = now
 }
 
 func (s *Strategy) hash(ctx context.Context, fn func()) error {
