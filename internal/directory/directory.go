@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -198,4 +199,16 @@ func (r Registry) CheckUser(ctx context.Context, conn *store.Connection, user *s
 		return c.CheckUser(ctx, conn, user)
 	}
 	return nil
+}
+
+// Unavailable logs (at level, as msg) a directory that cannot be used and
+// returns the error the pipeline answers 503 for: err itself when it is
+// already an ErrUnavailable, else err wrapped in one. what says what was
+// being done; the error text carries no password.
+func Unavailable(ctx context.Context, log *slog.Logger, level slog.Level, msg string, conn *store.Connection, what string, err error) error {
+	log.LogAttrs(ctx, level, msg, slog.String("connection", conn.Name), slog.String("during", what), slog.String("error", err.Error()))
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: connection %s: %s: %w", ErrUnavailable, conn.Name, what, err)
 }

@@ -462,12 +462,7 @@ func (s *Strategy) Close() {
 // unavailable logs a directory that cannot be reached and returns the
 // error the pipeline answers 503 for. The error text carries no password.
 func (s *Strategy) unavailable(ctx context.Context, conn *store.Connection, what string, err error) error {
-	s.logger().LogAttrs(ctx, slog.LevelWarn, "LDAP directory unavailable", slog.String("connection", conn.Name),
-		slog.String("during", what), slog.String("error", err.Error()))
-	if errors.Is(err, directory.ErrUnavailable) {
-		return err
-	}
-	return fmt.Errorf("%w: connection %s: %s: %v", directory.ErrUnavailable, conn.Name, what, err)
+	return directory.Unavailable(ctx, s.logger(), slog.LevelWarn, "LDAP directory unavailable", conn, what, err)
 }
 
 func (s *Strategy) logger() *slog.Logger {

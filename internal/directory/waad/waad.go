@@ -346,12 +346,7 @@ func (s *Strategy) unavailable(ctx context.Context, conn *store.Connection, what
 	if errors.Is(err, upstream.ErrTokenRefused) {
 		level, msg = slog.LevelError, "upstream identity provider's ID token refused"
 	}
-	s.logger().LogAttrs(ctx, level, msg, slog.String("connection", conn.Name),
-		slog.String("during", what), slog.String("error", err.Error()))
-	if errors.Is(err, directory.ErrUnavailable) {
-		return err
-	}
-	return fmt.Errorf("%w: connection %s: %s: %w", directory.ErrUnavailable, conn.Name, what, err)
+	return directory.Unavailable(ctx, s.logger(), level, msg, conn, what, err)
 }
 
 func (s *Strategy) logger() *slog.Logger {
