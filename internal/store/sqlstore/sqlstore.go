@@ -63,6 +63,9 @@ type Store struct {
 	sealer                       store.Sealer
 	now                          func() time.Time
 	sqliteDriver, postgresDriver string
+	// noStmtCache opens SQLite without the statement cache (benchmarks
+	// compare the two).
+	noStmtCache bool
 	// lastPrune is when UseNonce last deleted expired nonces (Unix microseconds).
 	lastPrune atomic.Int64
 	// housekeeping is the clean-up's lock on SQLite (see Exclusive).
@@ -183,7 +186,11 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	// synchronous=FULL: a commit is on disk before it is acknowledged.
 	// _txlock=immediate: write transactions take the write lock at BEGIN, so
 	// a read-modify-write never fails to upgrade its lock half-way.
-	w, err := sql.Open(s.sqliteDriver, uri+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate")
+	open := openCached
+	if s.noStmtCache {
+		open = sql.Open
+	}
+	w, err := open(s.sqliteDriver, uri+"?"+busy+"&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -194,7 +201,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	r, err := sql.Open(s.sqliteDriver, uri+"?"+busy+"&_foreign_keys=1&_query_only=1")
+	r, err := open(s.sqliteDriver, uri+"?"+busy+"&_foreign_keys=1&_query_only=1")
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
