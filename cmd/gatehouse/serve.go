@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,12 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer app.Close()
+	if app.HashThreads > 0 {
+		// The hashing threads get Ps of their own, so that a request's
+		// goroutine never waits for a hash to be preempted: the kernel, which
+		// knows their lower priority, decides who runs (passwords.Limiter).
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + app.HashThreads)
+	}
 	for _, n := range app.Notices {
 		log.Warn(n)
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	PasswordHash string // argon2id or bcrypt: the native hash for new passwords
 	// HashConcurrency caps password hashes computed at once.
 	HashConcurrency int
+	// HashNice is the scheduling priority (nice, 1–19) of the threads that
+	// compute password hashes; 0 computes them on the requests' own
+	// goroutines at the process's priority.
+	HashNice int
 	// ImportMaxBytes bounds the users file of one bulk import.
 	ImportMaxBytes int64
 
@@ -153,6 +157,14 @@ var Settings = []Setting{
 		Usage: "password hashes computed at once (0: the number of CPUs)",
 		set: func(c *Config, v string) error {
 			if _, err := fmt.Sscan(v, &c.HashConcurrency); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
+	{Name: "hash-nice", Env: "GATEHOUSE_HASH_NICE", Default: "10", Kind: "int",
+		Usage: "scheduling priority (nice, 1-19) of the password-hashing threads, so other requests go first when both want a core (0: no threads of their own)",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.HashNice); err != nil {
 				return fmt.Errorf("%q is not a number", v)
 			}
 			return nil
@@ -456,6 +468,9 @@ func (c *Config) finish() error {
 	if c.HashConcurrency < 0 {
 		return errors.New("--hash-concurrency must not be negative")
 	}
+	if c.HashNice < 0 || c.HashNice > 19 {
+		return fmt.Errorf("--hash-nice %d: want 0 to 19", c.HashNice)
+	}
 	if c.HashConcurrency == 0 {
 		c.HashConcurrency = runtime.NumCPU()
 	}
@@ -671,6 +686,8 @@ func (c Config) Display(s Setting) string {
 		return c.PasswordHash
 	case "hash-concurrency":
 		return fmt.Sprint(c.HashConcurrency)
+	case "hash-nice":
+		return fmt.Sprint(c.HashNice)
 	case "import-max-bytes":
 		return fmt.Sprint(c.ImportMaxBytes)
 	case "log-format":

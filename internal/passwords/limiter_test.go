@@ -87,3 +87,47 @@ func TestTrimWhenIdle(t *testing.T) {
 		t.Fatal("trimmed again with no new hashes")
 	}
 }
+
+func TestRunAtLowPriority(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(2, 8, 5*time.Second)
+	n, err := l.RunAtLowPriority(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !threadPriorities {
+		if n != 0 {
+			t.Fatalf("started %d threads where threads have no priority", n)
+		}
+		return
+	}
+	if n != 2 {
+		t.Fatalf("started %d hashing threads, want one per slot (2)", n)
+	}
+	var wg sync.WaitGroup
+	nices := make([]int, 8)
+	for i := range nices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Do(t.Context(), func() {
+				nices[i], _ = threadNice()
+				time.Sleep(time.Millisecond)
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, nice := range nices {
+		if nice != 10 {
+			t.Errorf("hash %d ran at nice %d, want 10", i, nice)
+		}
+	}
+	if mine, _ := threadNice(); mine == 10 {
+		t.Error("the caller's thread was lowered too")
+	}
+	if _, err := NewLimiter(1, 1, time.Second).RunAtLowPriority(0); err == nil {
+		t.Error("nice 0 accepted")
+	}
+}

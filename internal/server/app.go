@@ -65,6 +65,9 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Jobs runs users imports and exports in the background.
 	Jobs *jobs.Service
+	// HashThreads is how many low-priority threads compute password hashes
+	// (--hash-nice); serve raises GOMAXPROCS by as many.
+	HashThreads int
 
 	now         func() time.Time
 	storeOpts   []sqlstore.Option
@@ -190,6 +193,13 @@ func assemble(ctx context.Context, cfg config.Config, st store.Store, log *slog.
 		limit: passwords.NewLimiter(cfg.HashConcurrency, 32*cfg.HashConcurrency, time.Second)}
 	for _, o := range opts {
 		o(app)
+	}
+	if cfg.HashNice > 0 {
+		n, err := app.limit.RunAtLowPriority(cfg.HashNice)
+		if err != nil {
+			log.Warn("password hashes run at the process's priority", "error", err)
+		}
+		app.HashThreads = n
 	}
 	if err := app.openNotifiers(); err != nil {
 		return nil, err
@@ -393,6 +403,7 @@ func (a *App) Guard() *protect.Guard { return a.guard }
 
 // Close stores the tenant log's last events, then releases the store.
 func (a *App) Close() error {
+	a.limit.Stop()
 	err := a.closeTenantLog()
 	return errors.Join(err, a.Store.Close())
 }
