@@ -343,9 +343,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go a.limit.TrimWhenIdle(ctx, 5*time.Second, debug.FreeOSMemory)
-	// Expired refresh families and used jtis go in the background, on one
-	// node at a time.
-	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log,
+	// Expired refresh families, used jtis, drained attack counters and old
+	// log events go in the background, on one node at a time.
+	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log, Counters: a.Store,
 		Logs: a.Store, LogRetention: time.Duration(a.Config.LogRetentionDays) * 24 * time.Hour}
 	go cleaner.Run(ctx, housekeeping.DefaultInterval)
 	// Jobs whose node stopped are marked failed (they are not resumed).

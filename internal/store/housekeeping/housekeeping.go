@@ -1,7 +1,8 @@
 // Package housekeeping is the background clean-up of what the store keeps
 // but no request can use any more: refresh-token families past their
-// absolute or idle expiry, used client-assertion jtis past theirs, and
-// tenant log events older than the retention limit. It deletes in bounded
+// absolute or idle expiry, used client-assertion jtis past theirs, attack
+// protection's counters that have drained (a drained counter answers as a
+// missing one), and tenant log events older than the retention limit. It deletes in bounded
 // batches, and on a shared database one node at a time.
 package housekeeping
 
@@ -37,11 +38,16 @@ type Cleaner struct {
 	// (a zero LogRetention keeps them all).
 	Logs         store.Logs
 	LogRetention time.Duration
+	// Counters, when set, loses the attack-protection counters that are
+	// empty or past their expiry.
+	Counters interface {
+		DeleteExpiredCounters(ctx context.Context, now time.Time, limit int) (int, error)
+	}
 }
 
 // Deleted counts what one round removed.
 type Deleted struct {
-	Families, Nonces, Logs int
+	Families, Nonces, Counters, Logs int
 }
 
 // Round runs one clean-up under the store's lock. ran is false when another
@@ -59,6 +65,11 @@ func (c *Cleaner) Round(ctx context.Context) (d Deleted, ran bool, err error) {
 		}
 		if d.Nonces, err = drain(ctx, c.Store.DeleteExpiredNonces, now, batch); err != nil {
 			return err
+		}
+		if c.Counters != nil {
+			if d.Counters, err = drain(ctx, c.Counters.DeleteExpiredCounters, now, batch); err != nil {
+				return err
+			}
 		}
 		if c.Logs != nil && c.LogRetention > 0 {
 			d.Logs, err = drain(ctx, c.Logs.DeleteLogsBefore, now.Add(-c.LogRetention), batch)
@@ -97,9 +108,10 @@ func (c *Cleaner) Run(ctx context.Context, interval time.Duration) {
 			switch {
 			case err != nil && ctx.Err() == nil:
 				c.Log.Warn("housekeeping", slog.Any("err", err))
-			case ran && d.Families+d.Nonces+d.Logs > 0:
+			case ran && d.Families+d.Nonces+d.Counters+d.Logs > 0:
 				c.Log.Info("housekeeping: deleted expired records",
-					slog.Int("refresh_families", d.Families), slog.Int("nonces", d.Nonces), slog.Int("log_events", d.Logs))
+					slog.Int("refresh_families", d.Families), slog.Int("nonces", d.Nonces),
+					slog.Int("attack_counters", d.Counters), slog.Int("log_events", d.Logs))
 			}
 		}
 	}

@@ -94,3 +94,33 @@ func TestRoundEnforcesLogRetention(t *testing.T) {
 		t.Fatalf("left: %d events", len(left))
 	}
 }
+
+// Drained and expired attack-protection counters go; one still counting
+// stays, and a later take on a deleted key starts afresh as it would have.
+func TestRoundDeletesDrainedCounters(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	now := time.Now()
+	take := func(key string, at time.Time, burst int, interval, expire time.Duration) {
+		t.Helper()
+		if _, err := s.TakeCounters(t.Context(), at, store.CounterTake{CounterKey: store.CounterKey{Kind: "bf", Key: key},
+			Burst: burst, Interval: interval, Cost: 1, Expire: expire}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take("drained", now.Add(-2*time.Hour), 10, time.Minute, 0)
+	take("expired", now.Add(-2*time.Hour), 10, 24*time.Hour, time.Hour)
+	take("counting", now.Add(-time.Minute), 10, 24*time.Hour, 0)
+	c := &Cleaner{Store: s, Counters: s, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler), Batch: 1}
+	d, ran, err := c.Round(t.Context())
+	if err != nil || !ran || d.Counters != 2 {
+		t.Fatalf("Round = %+v, %v, %v; want 2 counters deleted", d, ran, err)
+	}
+	left, err := s.ListCounters(t.Context(), "bf", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].Key != "counting" {
+		t.Fatalf("counters left: %+v", left)
+	}
+}
