@@ -64,6 +64,9 @@ type Config struct {
 	SMTPPassword string
 	SMTPTLS      string // starttls, tls or none
 	SMTPFrom     string
+	// AdminEmail receives the administrators' notices: admin_notification
+	// shields and finished imports that asked for send_completion_email.
+	AdminEmail string
 
 	// A Twilio-compatible SMS provider sends text messages (codes); with no
 	// account SID, messages go to the log at warn level.
@@ -214,6 +217,9 @@ var Settings = []Setting{
 	{Name: "smtp-from", Env: "GATEHOUSE_SMTP_FROM", Kind: "string",
 		Usage: "sender address of every email, e.g. \"Example <no-reply@example.com>\"",
 		set:   func(c *Config, v string) error { c.SMTPFrom = v; return nil }},
+	{Name: "admin-email", Env: "GATEHOUSE_ADMIN_EMAIL", Kind: "string",
+		Usage: "address of the tenant's administrators: attack protection's admin notices and users-import summaries (without it they go to the log)",
+		set:   func(c *Config, v string) error { c.AdminEmail = v; return nil }},
 	{Name: "sms-url", Env: "GATEHOUSE_SMS_URL", Default: "https://api.twilio.com", Kind: "string",
 		Usage: "base URL of the Twilio-compatible Messages API",
 		set:   func(c *Config, v string) error { c.SMSURL = v; return nil }},
@@ -518,6 +524,11 @@ func (c *Config) checkDelivery() error {
 			return errors.New("--smtp-from must be an email address when --smtp-host is set")
 		}
 	}
+	if c.AdminEmail != "" {
+		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || !strings.Contains(a.Address, "@") {
+			return fmt.Errorf("--admin-email %q: not an email address", c.AdminEmail)
+		}
+	}
 	if (c.SMTPUser == "") != (c.SMTPPassword == "") {
 		return errors.New("--smtp-user and GATEHOUSE_SMTP_PASSWORD go together")
 	}
@@ -704,6 +715,8 @@ func (c Config) Display(s Setting) string {
 		return c.SMTPTLS
 	case "smtp-from":
 		return c.SMTPFrom
+	case "admin-email":
+		return c.AdminEmail
 	case "sms-url":
 		return c.SMSURL
 	case "sms-account-sid":

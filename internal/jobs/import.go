@@ -57,6 +57,9 @@ func (s *Service) RunImport(ctx context.Context, job *store.Job, target *tenant.
 			*job = *j
 			return nil
 		})
+		if err == nil && (status == store.JobCompleted || status == store.JobFailed) {
+			s.announce(ctx, job)
+		}
 		return err
 	}
 	fail := func(err error) error {
@@ -154,6 +157,24 @@ func (s *Service) RunImport(ctx context.Context, job *store.Job, target *tenant.
 		s.log().Warn("users import kept only the first failed rows", slog.String("job_id", job.ID), slog.Int("kept", kept), slog.Int("failed", sum.Failed))
 	}
 	return setStatus(store.JobCompleted, "")
+}
+
+// announce mails the administrators a finished import's summary when the
+// job asked for it (send_completion_email), as Auth0 does.
+func (s *Service) announce(ctx context.Context, job *store.Job) {
+	if !job.SendCompletionEmail || s.Admins == nil {
+		return
+	}
+	sum := job.Summary
+	text := fmt.Sprintf("Users import job %s on connection %s %s.\n\nTotal rows: %d\nInserted: %d\nUpdated: %d\nFailed: %d\n",
+		job.ID, job.Connection, job.Status, sum.Total, sum.Inserted, sum.Updated, sum.Failed)
+	if job.Reason != "" {
+		text += "Reason: " + job.Reason + "\n"
+	}
+	if sum.Failed > 0 {
+		text += "\nThe failed rows and their reasons: GET /api/v2/jobs/" + job.ID + "/errors\n"
+	}
+	s.Admins.Send(ctx, fmt.Sprintf("Users import %s: %d inserted, %d updated, %d failed", job.Status, sum.Inserted, sum.Updated, sum.Failed), text)
 }
 
 // shown is the failed row as the errors endpoint shows it: as given, or

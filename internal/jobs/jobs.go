@@ -57,6 +57,9 @@ type Service struct {
 	MaxRow    int64
 	Batch     int
 	MaxErrors int
+	// Admins receives the summary of an import that asked for
+	// send_completion_email (nil: none is sent).
+	Admins tenant.AdminNotifier
 
 	wg sync.WaitGroup
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/protect/breached"
 	"github.com/gatehouse/gatehouse/internal/protocol"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/tenant"
@@ -95,8 +96,10 @@ type Guard struct {
 	Mailer notify.Mailer
 	// Breached answers breached password detection at login; nil: none.
 	Breached Checker
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Admins receives the admin_notification shields' notices; nil: the log.
+	Admins *AdminNotices
+	Now    func() time.Time
+	Log    *slog.Logger
 	// Observe counts blocks, throttles, refusals and leaked passwords; nil: none.
 	Observe Observer
 
@@ -397,7 +400,10 @@ func (ps *pass) failed(ctx context.Context, a *oauth.Attempt) {
 		ps.g.emit(ctx, a, events.BlockedIP, "too many failed logins from this IP address")
 		ps.g.count(obsSuspiciousIP, obsBlocked)
 		if slices.Contains(ps.p.SuspiciousIP.Shields, tenant.ShieldAdminNotification) {
-			ps.g.Log.WarnContext(ctx, "suspicious IP throttling blocked an IP address", slog.String("ip", a.IP))
+			ps.g.admins().Send(ctx, "Suspicious IP throttling blocked "+a.IP, fmt.Sprintf(
+				"The IP address %s is blocked after %d failed logins across accounts.\n"+
+					"It is unblocked as its count drains, or at once with DELETE /api/v2/anomaly/blocks/ips/%s.\n",
+				a.IP, ps.ipStage.MaxAttempts, a.IP))
 		}
 	}
 }
@@ -409,7 +415,7 @@ func (ps *pass) checkLeaked(ctx context.Context, a *oauth.Attempt, auth *oauth.A
 	if !br.Enabled || ps.g.Breached == nil || a.Password == "" {
 		return nil
 	}
-	leaked, err := ps.g.Breached.Leaked(ctx, a.Password)
+	leaked, err := breached.Check(ctx, ps.g.Breached, br.Method, a.Password)
 	if err != nil {
 		// A range API that cannot answer must not lock users out.
 		ps.g.Log.WarnContext(ctx, "breached password check failed", slog.Any("err", err))
@@ -423,6 +429,15 @@ func (ps *pass) checkLeaked(ctx context.Context, a *oauth.Attempt, auth *oauth.A
 		a.UserID = auth.User.UserID
 	}
 	ps.g.emit(ctx, a, events.PasswordLeaked, "the password is in a list of leaked passwords")
+	if tenant.NotifyAdminsNow(br, "") {
+		conn := ""
+		if a.Connection != nil {
+			conn = a.Connection.Name
+		}
+		ps.g.admins().Send(ctx, "Breached password detected at login", fmt.Sprintf(
+			"A login of %s (user %s) on connection %s from %s used a password found in a data breach.\n",
+			a.Username, orDash(a.UserID), orDash(conn), orDash(a.IP)))
+	}
 	if slices.Contains(br.Shields, tenant.ShieldUserNotification) && auth != nil && auth.User != nil && auth.User.Email != "" {
 		ps.g.send(ctx, notify.Email{To: auth.User.Email, Subject: "Your password was found in a data breach",
 			Text: "The password you signed in with appears in a list of passwords leaked in a data breach of another service.\n" +
@@ -484,6 +499,14 @@ func (g *Guard) send(ctx context.Context, e notify.Email) {
 			g.Log.WarnContext(ctx, "send attack protection notice", slog.Any("err", err))
 		}
 	}()
+}
+
+// admins is where the guard's administrator notices go.
+func (g *Guard) admins() *AdminNotices {
+	if g.Admins == nil {
+		return &AdminNotices{Log: g.Log}
+	}
+	return g.Admins
 }
 
 // noPass is the Pass of attempts the guard only judges up front.

@@ -348,6 +348,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cleaner := &housekeeping.Cleaner{Store: a.Store, Now: a.now, Log: a.Log, Counters: a.Store,
 		Logs: a.Store, LogRetention: time.Duration(a.Config.LogRetentionDays) * 24 * time.Hour}
 	go cleaner.Run(ctx, housekeeping.DefaultInterval)
+	// Breached password detection's daily, weekly and monthly summaries,
+	// each sent by one node.
+	digests := &protect.Digests{Store: a.Store, Notices: a.admins(), Now: a.now, Log: a.Log}
+	go digests.Run(ctx, housekeeping.DefaultInterval)
 	// Jobs whose node stopped are marked failed (they are not resumed).
 	go a.Jobs.Run(ctx)
 	if a.configCache != nil {
@@ -408,6 +412,12 @@ func (a *App) Close() error {
 	return errors.Join(err, a.Store.Close())
 }
 
+// admins is where the administrators' notices go: --admin-email through
+// the mailer, or the log.
+func (a *App) admins() *protect.AdminNotices {
+	return &protect.AdminNotices{To: a.Config.AdminEmail, Mailer: a.mailer, Log: a.Log}
+}
+
 // mgmtAudience is the Management API's identifier.
 func (a *App) mgmtAudience() string { return a.Config.Issuer + "api/v2/" }
 
@@ -464,7 +474,7 @@ func (a *App) routes() http.Handler {
 		a.codeKey = make([]byte, 32)
 		rand.Read(a.codeKey)
 	}
-	a.guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Now: a.now, Log: a.Log, Observe: a.Metrics}
+	a.guard = &protect.Guard{Store: a.Store, Events: hooks.Events, Mailer: a.mailer, Breached: a.breached, Admins: a.admins(), Now: a.now, Log: a.Log, Observe: a.Metrics}
 	if hooks.Guard == nil {
 		hooks.Guard = a.guard
 	}
@@ -482,7 +492,7 @@ func (a *App) routes() http.Handler {
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFARecoveryCode},
 	)
 	token.Observe = a.Metrics.ObserveToken
-	a.Jobs = &jobs.Service{Store: a.Store, Tenant: a.domain(), Now: a.now, Logger: a.Log, MaxUpload: a.Config.ImportMaxBytes}
+	a.Jobs = &jobs.Service{Store: a.Store, Tenant: a.domain(), Now: a.now, Logger: a.Log, MaxUpload: a.Config.ImportMaxBytes, Admins: a.admins()}
 	mgmtConfig := mgmt.Config{
 		Store:  a.Store,
 		Issuer: a.Config.Issuer,
@@ -555,7 +565,7 @@ func openBreached(cfg config.Config) (breached.Checker, error) {
 	if cfg.BreachedRangeURL == "" {
 		return filter, nil
 	}
-	return breached.Any{filter, &breached.RangeAPI{BaseURL: cfg.BreachedRangeURL}}, nil
+	return breached.ByMethod{Standard: filter, Enhanced: breached.Any{filter, &breached.RangeAPI{BaseURL: cfg.BreachedRangeURL}}}, nil
 }
 
 // scripts is the JavaScript sandbox shared by rules, Actions and custom

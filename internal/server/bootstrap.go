@@ -14,7 +14,7 @@ import (
 func (a *App) domain() *tenant.Service {
 	reg := strategies.New(strategies.Config{Users: a.Store, Hasher: a.Hasher, Limit: a.limit, Logger: a.Log, Sandbox: a.scripts()})
 	return &tenant.Service{Store: a.Store, Strategies: reg, Hasher: a.Hasher, Now: a.now, Events: a.emitter(), Scripts: a.scripts(), ScriptAllowedHosts: a.Config.ScriptAllowedHosts, Issuer: a.Config.Issuer, Breached: a.breached,
-		BreachedObserved: a.Metrics.BreachedPassword}
+		BreachedObserved: a.Metrics.BreachedPassword, Admins: a.admins()}
 }
 
 // bootstrap makes sure the Management API exists and, when the bootstrap

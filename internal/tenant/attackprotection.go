@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/events"
+	"github.com/gatehouse/gatehouse/internal/protect/breached"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -28,7 +29,30 @@ const (
 
 	MethodStandard = "standard"
 	MethodEnhanced = "enhanced"
+
+	// admin_notification_frequency's values.
+	FrequencyImmediately = "immediately"
+	FrequencyDaily       = "daily"
+	FrequencyWeekly      = "weekly"
+	FrequencyMonthly     = "monthly"
 )
+
+// AdminNotifier delivers a notice to the tenant's administrators
+// (protect.AdminNotices).
+type AdminNotifier interface {
+	Send(ctx context.Context, subject, text string)
+}
+
+// NotifyAdminsNow reports whether a breached password found at stage
+// ("" for a login) is for the administrators at once: the stage's
+// admin_notification shield with the "immediately" frequency.
+func NotifyAdminsNow(b store.BreachedPasswordDetection, stage string) bool {
+	shields := b.Shields
+	if stage != "" {
+		shields = b.StageShields[stage]
+	}
+	return slices.Contains(shields, ShieldAdminNotification) && slices.Contains(b.AdminNotificationFrequency, FrequencyImmediately)
+}
 
 // The counters attack protection keeps (store.Counters), by kind.
 const (
@@ -336,7 +360,7 @@ func (s *Service) UpdateBreached(ctx context.Context, in *BreachedInput) (_ stor
 	}
 	if in.AdminNotificationFrequency.Set {
 		if freq, err = enumList("admin_notification_frequency", in.AdminNotificationFrequency.V,
-			[]string{"immediately", "daily", "weekly", "monthly"}); err != nil {
+			[]string{FrequencyImmediately, FrequencyDaily, FrequencyWeekly, FrequencyMonthly}); err != nil {
 			return store.BreachedPasswordDetection{}, err
 		}
 	}
@@ -595,7 +619,7 @@ func (s *Service) CheckNewPassword(ctx context.Context, stage string, u *store.U
 	if !p.Breached.Enabled {
 		return nil
 	}
-	leaked, err := s.Breached.Leaked(ctx, password)
+	leaked, err := breached.Check(ctx, s.Breached, p.Breached.Method, password)
 	if err != nil {
 		s.emit(ctx, events.Event{Type: events.FailedAPIOperation, Description: "breached password check failed",
 			Details: map[string]any{"error": err.Error()}})
@@ -611,6 +635,14 @@ func (s *Service) CheckNewPassword(ctx context.Context, stage string, u *store.U
 	}
 	s.emit(ctx, events.Event{Type: code, UserID: u.UserID, UserName: u.Email, Connection: u.Connection,
 		ConnectionID: u.ConnectionID, Description: "the password is in a list of leaked passwords"})
+	if s.Admins != nil && NotifyAdminsNow(p.Breached, stage) {
+		what := "A password change"
+		if stage == StagePreUserRegistration {
+			what = "A new user's password"
+		}
+		s.Admins.Send(ctx, "Breached password detected ("+stage+")", fmt.Sprintf(
+			"%s for user %s (%s) on connection %s uses a password found in a data breach.\n", what, u.UserID, u.Email, u.Connection))
+	}
 	if slices.Contains(p.Breached.StageShields[stage], ShieldBlock) {
 		s.countBreached(stage, "blocked")
 		return ErrPasswordLeaked

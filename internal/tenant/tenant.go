@@ -55,6 +55,8 @@ type Service struct {
 	// BreachedObserved, when set, counts each leaked password found (and
 	// each failed check) by stage and outcome: blocked, allowed, check_failed.
 	BreachedObserved func(stage, outcome string)
+	// Admins receives the administrators' notices (nil: none).
+	Admins AdminNotifier
 }
 
 func (s *Service) now() time.Time {

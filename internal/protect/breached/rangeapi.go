@@ -92,3 +92,41 @@ func (cs Any) Leaked(ctx context.Context, password string) (bool, error) {
 	}
 	return false, nil
 }
+
+// MethodChecker tells the two methods of breached password detection
+// apart: "standard" and "enhanced".
+type MethodChecker interface {
+	LeakedBy(ctx context.Context, method, password string) (bool, error)
+}
+
+// ByMethod answers each method with its own checker. gatehouse's standard
+// method looks in the offline filter only; enhanced, Auth0's name for its
+// larger and fresher breach data, also asks the range API when the
+// operator configured one (the only thing that leaves the machine is the
+// first five hex digits of the password's SHA-1, and only for tenants that
+// chose enhanced).
+type ByMethod struct {
+	Standard, Enhanced Checker
+}
+
+// Leaked implements Checker with the standard method.
+func (b ByMethod) Leaked(ctx context.Context, password string) (bool, error) {
+	return b.Standard.Leaked(ctx, password)
+}
+
+// LeakedBy implements MethodChecker.
+func (b ByMethod) LeakedBy(ctx context.Context, method, password string) (bool, error) {
+	if method == "enhanced" {
+		return b.Enhanced.Leaked(ctx, password)
+	}
+	return b.Standard.Leaked(ctx, password)
+}
+
+// Check asks c about password with the tenant's method, when c tells the
+// methods apart.
+func Check(ctx context.Context, c Checker, method, password string) (bool, error) {
+	if m, ok := c.(MethodChecker); ok {
+		return m.LeakedBy(ctx, method, password)
+	}
+	return c.Leaked(ctx, password)
+}
