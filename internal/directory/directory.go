@@ -7,6 +7,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -211,4 +212,22 @@ func Unavailable(ctx context.Context, log *slog.Logger, level slog.Level, msg st
 		return err
 	}
 	return fmt.Errorf("%w: connection %s: %s: %w", ErrUnavailable, conn.Name, what, err)
+}
+
+// ValidateObject is the ValidateOptions of a strategy that stores its
+// options as given once check accepts them: empty or null options become
+// {} (a connection not configured yet), and anything but a JSON object is
+// refused.
+func ValidateObject(options json.RawMessage, check func(json.RawMessage) error) (json.RawMessage, error) {
+	options = bytes.TrimSpace(options)
+	if len(options) == 0 || bytes.Equal(options, []byte("null")) {
+		return json.RawMessage(`{}`), nil
+	}
+	if options[0] != '{' {
+		return nil, &OptionsError{Field: "options", Message: "options must be a JSON object"}
+	}
+	if err := check(options); err != nil {
+		return nil, err
+	}
+	return options, nil
 }

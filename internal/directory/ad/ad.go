@@ -405,17 +405,10 @@ func (*Strategy) Name() string { return Name }
 // ValidateOptions implements directory.Strategy. The options are stored as
 // given; empty or null options become {} (a connection not configured yet).
 func (*Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error) {
-	options = bytes.TrimSpace(options)
-	if len(options) == 0 || bytes.Equal(options, []byte("null")) {
-		return json.RawMessage(`{}`), nil
-	}
-	if options[0] != '{' {
-		return nil, &directory.OptionsError{Field: "options", Message: "options must be a JSON object"}
-	}
-	if _, err := ParseOptions(options); err != nil {
-		return nil, err
-	}
-	return options, nil
+	return directory.ValidateObject(options, func(o json.RawMessage) error {
+		_, err := ParseOptions(o)
+		return err
+	})
 }
 
 // client returns the connection's LDAP client, building it when the
