@@ -44,6 +44,8 @@ type Config struct {
 	BootstrapClientSecret string
 
 	PasswordHash string // argon2id or bcrypt: the native hash for new passwords
+	// DBMaxConns bounds each node's PostgreSQL connection pool.
+	DBMaxConns int
 	// HashConcurrency caps password hashes computed at once.
 	HashConcurrency int
 	// HashNice is the scheduling priority (nice, 1–19) of the threads that
@@ -141,6 +143,14 @@ var Settings = []Setting{
 	{Name: "database", Env: "GATEHOUSE_DATABASE", Default: "./gatehouse.db", Kind: "string",
 		Usage: "SQLite file (PATH or sqlite:PATH) or postgres:// URL",
 		set:   func(c *Config, v string) error { c.Database = v; return nil }},
+	{Name: "db-max-conns", Env: "GATEHOUSE_DB_MAX_CONNS", Default: "16", Kind: "int",
+		Usage: "PostgreSQL connections this node may open (each node also holds one for LISTEN); keep nodes x (this + 1) under the server's max_connections",
+		set: func(c *Config, v string) error {
+			if _, err := fmt.Sscan(v, &c.DBMaxConns); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}},
 	{Name: "tls-cert", Env: "GATEHOUSE_TLS_CERT", Kind: "string",
 		Usage: "PEM certificate file: serve HTTPS",
 		set:   func(c *Config, v string) error { c.TLSCert = v; return nil }},
@@ -474,6 +484,9 @@ func (c *Config) finish() error {
 	if c.HashConcurrency < 0 {
 		return errors.New("--hash-concurrency must not be negative")
 	}
+	if c.DBMaxConns < 1 {
+		return fmt.Errorf("--db-max-conns %d: want at least 1", c.DBMaxConns)
+	}
 	if c.HashNice < 0 || c.HashNice > 19 {
 		return fmt.Errorf("--hash-nice %d: want 0 to 19", c.HashNice)
 	}
@@ -685,6 +698,8 @@ func (c Config) Display(s Setting) string {
 			return u.Redacted()
 		}
 		return c.Database
+	case "db-max-conns":
+		return fmt.Sprint(c.DBMaxConns)
 	case "tls-cert":
 		return c.TLSCert
 	case "tls-key":

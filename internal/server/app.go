@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opti
 	for _, o := range opts {
 		o(&pre)
 	}
-	st, err := sqlstore.Open(ctx, cfg.Database, sealer, pre.storeOpts...)
+	st, err := sqlstore.Open(ctx, cfg.Database, sealer, append([]sqlstore.Option{sqlstore.WithMaxConns(cfg.DBMaxConns)}, pre.storeOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -63,6 +63,8 @@ type Store struct {
 	sealer                       store.Sealer
 	now                          func() time.Time
 	sqliteDriver, postgresDriver string
+	// maxConns bounds the PostgreSQL pool (postgresMaxConns when 0).
+	maxConns int
 	// noStmtCache opens SQLite without the statement cache (benchmarks
 	// compare the two).
 	noStmtCache bool
@@ -105,6 +107,11 @@ type Option func(*Store)
 // "sqlite" and "pgx": tests register wrappers that count round trips.
 func WithDriverNames(sqliteDriver, postgresDriver string) Option {
 	return func(s *Store) { s.sqliteDriver, s.postgresDriver = sqliteDriver, postgresDriver }
+}
+
+// WithMaxConns bounds a PostgreSQL pool at n connections (n > 0).
+func WithMaxConns(n int) Option {
+	return func(s *Store) { s.maxConns = n }
 }
 
 // WithClock sets the clock used for nonce expiry and migration timestamps
@@ -251,8 +258,12 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	// Bounded so several nodes fit in PostgreSQL's default max_connections
 	// (100). No transaction here needs a second connection, so callers
 	// queue instead of deadlocking.
-	db.SetMaxOpenConns(postgresMaxConns)
-	db.SetMaxIdleConns(postgresMaxConns)
+	n := postgresMaxConns
+	if s.maxConns > 0 {
+		n = s.maxConns
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("postgres: %w", err)
