@@ -526,3 +526,40 @@ func TestSecretsAreSealedForTheirRow(t *testing.T) {
 		t.Fatalf("GetClient with a swapped secret succeeded: secret %q", c.ClientSecret)
 	}
 }
+
+// TestMaxConnsBoundsThePostgresPool: WithMaxConns (--db-max-conns) caps the
+// connections a node opens however many requests arrive at once.
+func TestMaxConnsBoundsThePostgresPool(t *testing.T) {
+	t.Parallel()
+	dsn := postgresServer(t).newDatabase(t)
+	s, err := sqlstore.Open(t.Context(), dsn, newSealer(t), sqlstore.WithMaxConns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.GetTenantSettings(t.Context()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	u, _ := url.Parse(dsn)
+	var n int
+	if err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+		strings.TrimPrefix(u.Path, "/")).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < 1 || n > 2 {
+		t.Fatalf("the store holds %d connections after 40 concurrent reads, want 1 or 2", n)
+	}
+}
