@@ -147,6 +147,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if u, err := url.Parse(c.tokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("upstream: token endpoint %q is not an http(s) URL", c.tokenURL)
 	}
+	// A discovery document read over TLS must not send the password
+	// over plain http.
+	if strings.HasPrefix(c.tokenURL, "http:") && cfg.TokenURL == "" && strings.HasPrefix(c.discovery, "https:") {
+		return nil, fmt.Errorf("upstream: discovery over https names a plain http token endpoint %q", c.tokenURL)
+	}
 	v, err := apiauth.New(ctx, apiauth.Config{Issuer: c.cfg.Issuer, Audience: cfg.ClientID, JWKSURI: jwksURI, HTTPClient: hc, FetchTimeout: cfg.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -3,8 +3,10 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
@@ -104,5 +106,24 @@ func TestDiscoveryURL(t *testing.T) {
 	if _, err := upstream.New(ctx, upstream.Config{Issuer: "https://elsewhere.example/", DiscoveryURL: doc,
 		ClientID: tn.ClientID, ClientSecret: tn.ClientSecret}); err == nil {
 		t.Fatal("a discovery document naming another issuer was accepted")
+	}
+}
+
+// TestDiscoveredTokenEndpointStaysOnTLS: a discovery document read over
+// https that names a plain http token endpoint is refused, so the typed
+// password never leaves TLS because of what a document says.
+func TestDiscoveredTokenEndpointStaysOnTLS(t *testing.T) {
+	t.Parallel()
+	var issuer string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"token_endpoint":"http://idp.example.com/oauth/token","jwks_uri":%q}`, issuer, issuer+"jwks")
+	}))
+	defer srv.Close()
+	issuer = srv.URL + "/"
+	_, err := upstream.New(context.Background(), upstream.Config{DiscoveryURL: srv.URL + "/.well-known/openid-configuration",
+		ClientID: "a", ClientSecret: "b", HTTPClient: srv.Client()})
+	if err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("New = %v, want a refusal of the http token endpoint", err)
 	}
 }
