@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
 )
@@ -337,7 +338,7 @@ func ParseHosts(v string) ([]string, error) {
 		if h == "" {
 			continue
 		}
-		if strings.ContainsAny(h, "/ @?#") {
+		if strings.ContainsAny(h, "/@?#") || strings.ContainsFunc(h, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 			return nil, fmt.Errorf("%q is not a host, host:port or *.domain", h)
 		}
 		out = append(out, h)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParse(t *testing.T) {
@@ -166,4 +167,23 @@ func TestEverySettingIsDocumented(t *testing.T) {
 			t.Errorf("docs/configuration.md does not document %s", s.Env)
 		}
 	}
+}
+
+// FuzzParseHosts: whatever the input, a list that is accepted holds only
+// trimmed, non-empty hosts without a path, user, query or fragment.
+func FuzzParseHosts(f *testing.F) {
+	for _, seed := range []string{"", "api.example.com", "a.example:8443, *.example.org", "http://x/", " ,, ", "a b", "[::1]:80", "x@y"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		hosts, err := ParseHosts(v)
+		if err != nil {
+			return
+		}
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "/@?#,") || strings.ContainsFunc(h, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+				t.Fatalf("ParseHosts(%q) accepted %q", v, h)
+			}
+		}
+	})
 }

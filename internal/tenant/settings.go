@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -210,7 +211,8 @@ func ScriptAllowedHosts(ts *store.TenantSettings) []string {
 // address, host:port, or *.domain.
 func validHost(h string) bool {
 	h = strings.TrimSpace(h)
-	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, "/ @?#")
+	return h != "" && len(h) <= 253 && !strings.ContainsAny(h, "/@?#") &&
+		!strings.ContainsFunc(h, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // deepMerge merges patch into cur: nested objects recursively, null
