@@ -232,7 +232,7 @@ var Settings = []Setting{
 		Usage: "address of the tenant's administrators: attack protection's admin notices and users-import summaries (without it they go to the log)",
 		set:   func(c *Config, v string) error { c.AdminEmail = v; return nil }},
 	{Name: "sms-url", Env: "GATEHOUSE_SMS_URL", Default: "https://api.twilio.com", Kind: "string",
-		Usage: "base URL of the Twilio-compatible Messages API",
+		Usage: "base URL of the Twilio-compatible Messages API (the server's account, and a tenant's own for MFA)",
 		set:   func(c *Config, v string) error { c.SMSURL = v; return nil }},
 	{Name: "sms-account-sid", Env: "GATEHOUSE_SMS_ACCOUNT_SID", Kind: "string",
 		Usage: "Twilio account SID for text messages (codes); unset: messages go to the log at warn level; the token is GATEHOUSE_SMS_AUTH_TOKEN",

@@ -2,6 +2,8 @@ package mgmt
 
 import (
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/tenant"
 )
 
 // The /guardian endpoints: the tenant's MFA policy and factors. The rules
@@ -94,5 +96,108 @@ func (h *handler) setPhoneMessageTypes(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	writeJSON(w, http.StatusOK, messageTypesBody{types})
+	return nil
+}
+
+// guardianPhoneRoutes are the sms and phone factors' provider and
+// template endpoints. Both factors' paths read and write the same
+// settings: the phone factor is Auth0's newer name for sms (and voice).
+func guardianPhoneRoutes() []route {
+	var out []route
+	for _, f := range []string{"sms", "phone"} {
+		base := "/api/v2/guardian/factors/" + f
+		out = append(out,
+			route{"GET " + base + "/selected-provider", []string{"read:guardian_factors"}, (*handler).getPhoneProvider},
+			route{"PUT " + base + "/selected-provider", []string{"update:guardian_factors"}, (*handler).setPhoneProvider},
+			route{"GET " + base + "/providers/twilio", []string{"read:guardian_factors"}, (*handler).getTwilio},
+			route{"PUT " + base + "/providers/twilio", []string{"update:guardian_factors"}, (*handler).setTwilio},
+			route{"GET " + base + "/templates", []string{"read:guardian_factors"}, (*handler).getPhoneTemplates},
+			route{"PUT " + base + "/templates", []string{"update:guardian_factors"}, (*handler).setPhoneTemplates},
+		)
+	}
+	return out
+}
+
+// providerBody is GET and PUT .../selected-provider.
+type providerBody struct {
+	Provider string `json:"provider"`
+}
+
+func (h *handler) getPhoneProvider(w http.ResponseWriter, r *http.Request, p Principal) error {
+	provider, err := h.tenant.PhoneProvider(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, providerBody{provider})
+	return nil
+}
+
+func (h *handler) setPhoneProvider(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var body providerBody
+	if err := decodeObject(r, &body); err != nil {
+		return err
+	}
+	provider, err := h.tenant.SetPhoneProvider(r.Context(), body.Provider)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, providerBody{provider})
+	return nil
+}
+
+// twilioView is the tenant's Twilio settings as the API shows them: the
+// auth token is write-only.
+type twilioView struct {
+	From                string `json:"from,omitempty"`
+	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
+	SID                 string `json:"sid,omitempty"`
+}
+
+func (h *handler) getTwilio(w http.ResponseWriter, r *http.Request, p Principal) error {
+	tw, err := h.tenant.Twilio(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, twilioView{From: tw.From, MessagingServiceSID: tw.MessagingServiceSID, SID: tw.SID})
+	return nil
+}
+
+func (h *handler) setTwilio(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in tenant.TwilioInput
+	if err := decodeObject(r, &in); err != nil {
+		return err
+	}
+	tw, err := h.tenant.SetTwilio(r.Context(), &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, twilioView{From: tw.From, MessagingServiceSID: tw.MessagingServiceSID, SID: tw.SID})
+	return nil
+}
+
+// templatesBody is GET and PUT .../templates.
+type templatesBody struct {
+	EnrollmentMessage   *string `json:"enrollment_message"`
+	VerificationMessage *string `json:"verification_message"`
+}
+
+func (h *handler) getPhoneTemplates(w http.ResponseWriter, r *http.Request, p Principal) error {
+	enrollment, verification, err := h.tenant.PhoneTemplates(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, templatesBody{&enrollment, &verification})
+	return nil
+}
+
+func (h *handler) setPhoneTemplates(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var body templatesBody
+	if err := decodeObject(r, &body); err != nil {
+		return err
+	}
+	if err := h.tenant.SetPhoneTemplates(r.Context(), body.EnrollmentMessage, body.VerificationMessage); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }

@@ -202,7 +202,7 @@ func routes() []route {
 		{"DELETE /api/v2/user-blocks/{id}", []string{"update:users"}, (*handler).deleteUserBlocksOf},
 		{"GET /api/v2/anomaly/blocks/ips/{ip}", []string{"get:anomaly_block"}, (*handler).checkIPBlock},
 		{"DELETE /api/v2/anomaly/blocks/ips/{ip}", []string{"delete:anomaly_block"}, (*handler).deleteIPBlock},
-	}, userMFARoutes()...)
+	}, append(userMFARoutes(), guardianPhoneRoutes()...)...)
 }
 
 // Scopes lists, sorted, every scope the API checks, for bootstrapping an

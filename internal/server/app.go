@@ -516,7 +516,8 @@ func (a *App) routes() http.Handler {
 	management := mgmt.New(mgmtConfig)
 
 	mux := http.NewServeMux()
-	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, SMS: a.sms, Logger: a.Log}
+	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, Logger: a.Log,
+		SMS: guardianSMS{store: a.Store, server: a.sms, baseURL: a.Config.SMSURL}}
 	if u, err := url.Parse(a.Config.Issuer); err == nil {
 		mfaAPI.Tenant = u.Hostname()
 	}

@@ -94,6 +94,14 @@ func (t *TenantSettings) Clone() *TenantSettings {
 		g.Policies = slices.Clone(g.Policies)
 		g.Factors = maps.Clone(g.Factors)
 		g.MessageTypes = slices.Clone(g.MessageTypes)
+		if g.Phone != nil {
+			p := *g.Phone
+			p.Twilio = clonePtr(p.Twilio)
+			if p.Twilio != nil {
+				p.Twilio.SealedAuthToken = slices.Clone(p.Twilio.SealedAuthToken)
+			}
+			g.Phone = &p
+		}
 		out.Guardian = &g
 	}
 	out.AttackProtection = t.AttackProtection.Clone()

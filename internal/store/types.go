@@ -341,6 +341,33 @@ type Guardian struct {
 	Factors map[string]bool `json:"factors,omitempty"`
 	// MessageTypes are the phone factor's channels: sms and/or voice.
 	MessageTypes []string `json:"message_types,omitempty"`
+	// Phone is how the sms and phone factors' text messages go out.
+	Phone *PhoneDelivery `json:"phone,omitempty"`
+}
+
+// PhoneDelivery is the sms and phone factors' provider and message
+// templates (the /guardian/factors/{sms,phone}/... endpoints share it).
+type PhoneDelivery struct {
+	// Provider is "auth0" (the server's own provider, --sms-*) or "twilio"
+	// (Twilio below); empty means auth0.
+	Provider string          `json:"provider,omitempty"`
+	Twilio   *TwilioSettings `json:"twilio,omitempty"`
+	// The texts of the enrolment and verification messages ("" for the
+	// defaults), with {{code}} and {{tenant.friendly_name}} placeholders.
+	EnrollmentMessage   string `json:"enrollment_message,omitempty"`
+	VerificationMessage string `json:"verification_message,omitempty"`
+}
+
+// TwilioSettings is a tenant's own Twilio account for MFA text messages.
+type TwilioSettings struct {
+	SID                 string `json:"sid,omitempty"`
+	From                string `json:"from,omitempty"`
+	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
+	// AuthToken is plaintext in memory only: a backend seals it into
+	// SealedAuthToken before the settings reach disk and opens it when
+	// reading them, so callers never see SealedAuthToken set.
+	AuthToken       string `json:"-"`
+	SealedAuthToken []byte `json:"sealed_auth_token,omitempty"`
 }
 
 // AttackProtection is the tenant's attack protection, part by part.

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/oauth/grants"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/tenant"
 	"github.com/gatehouse/gatehouse/internal/tokens"
 )
 
@@ -274,7 +275,7 @@ func (h *Handler) associate(w http.ResponseWriter, r *http.Request) error {
 		if err := h.MFA.Store.CreateAuthenticator(ctx, a); err != nil {
 			return oauth.ErrServer.WithCause(err)
 		}
-		oob, err := h.sendCode(ctx, c.tx, a)
+		oob, err := h.sendCode(ctx, c.tx, a, true)
 		if err != nil {
 			return err
 		}
@@ -355,7 +356,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"challenge_type": "otp"})
 		return nil
 	}
-	oob, err := h.sendCode(ctx, tx, chosen)
+	oob, err := h.sendCode(ctx, tx, chosen, false)
 	if err != nil {
 		return err
 	}
@@ -365,7 +366,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) error {
 
 // sendCode sends a new six-digit code to an email or phone authenticator
 // and records it as the transaction's only valid challenge.
-func (h *Handler) sendCode(ctx context.Context, tx *store.MFATransaction, a *store.Authenticator) (string, error) {
+func (h *Handler) sendCode(ctx context.Context, tx *store.MFATransaction, a *store.Authenticator, enrolling bool) (string, error) {
 	code := mfa.NewOneTimeCode()
 	hash, err := mfa.HashOneTimeCode(h.MFA.CodeKey, tx.ID, code)
 	if err != nil {
@@ -392,12 +393,40 @@ func (h *Handler) sendCode(ctx context.Context, tx *store.MFATransaction, a *sto
 			return "", oauth.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The code could not be sent. Try again later.").WithCause(fmt.Errorf("send email code: %w", err))
 		}
 	default:
-		text := fmt.Sprintf("Your %s verification code is %s", h.Tenant, code)
-		if err := h.SMS.SendSMS(ctx, a.Name, text); err != nil {
+		text, err := h.phoneText(ctx, code, enrolling)
+		if err == nil {
+			err = h.SMS.SendSMS(ctx, a.Name, text)
+		}
+		if err != nil {
 			return "", oauth.Errorf(http.StatusServiceUnavailable, "temporarily_unavailable", "The code could not be sent. Try again later.").WithCause(fmt.Errorf("send sms code: %w", err))
 		}
 	}
 	return oob, nil
+}
+
+// phoneText is the tenant's enrolment or verification message (PUT
+// /api/v2/guardian/factors/sms/templates, else Auth0's defaults) with the
+// code and the tenant's name.
+func (h *Handler) phoneText(ctx context.Context, code string, enrolling bool) (string, error) {
+	ts, err := h.MFA.Store.GetTenantSettings(ctx)
+	if err != nil {
+		return "", err
+	}
+	name, tpl := h.Tenant, tenant.DefaultVerificationMessage
+	if enrolling {
+		tpl = tenant.DefaultEnrollmentMessage
+	}
+	if ts.FriendlyName != "" {
+		name = ts.FriendlyName
+	}
+	if g := ts.Guardian; g != nil && g.Phone != nil {
+		if enrolling && g.Phone.EnrollmentMessage != "" {
+			tpl = g.Phone.EnrollmentMessage
+		} else if !enrolling && g.Phone.VerificationMessage != "" {
+			tpl = g.Phone.VerificationMessage
+		}
+	}
+	return tenant.PhoneMessage(tpl, code, name), nil
 }
 
 // newID is Auth0's authenticator id: <kind>|dev_<16 base62>.

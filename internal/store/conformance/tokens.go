@@ -298,5 +298,25 @@ func tenantTests() []test {
 			want.FriendlyName = "Renamed"
 			wantEqual(t, "GetTenantSettings", ok[*store.TenantSettings](t)(s.GetTenantSettings(ctx(t))), want)
 		}},
+		{"TwilioAuthTokenRoundTrips", func(t *testing.T, s store.Store) {
+			// The backend seals the token on the way down and opens it on
+			// the way up: callers see it in clear and never sealed.
+			want := newTenant()
+			want.Guardian = &store.Guardian{Factors: map[string]bool{"sms": true}, Phone: &store.PhoneDelivery{Provider: "twilio",
+				Twilio: &store.TwilioSettings{SID: "AC1", From: "+15551234567", AuthToken: "tok"}, VerificationMessage: "{{code}}"}}
+			got := ok[*store.TenantSettings](t)(s.UpdateTenantSettings(ctx(t), func(ts *store.TenantSettings) error {
+				*ts = *want.Clone()
+				return nil
+			}))
+			wantEqual(t, "UpdateTenantSettings result", got, want)
+			wantEqual(t, "GetTenantSettings", ok[*store.TenantSettings](t)(s.GetTenantSettings(ctx(t))), want)
+			ok[*store.TenantSettings](t)(s.UpdateTenantSettings(ctx(t), func(ts *store.TenantSettings) error {
+				wantEqual(t, "fn input", ts, want)
+				ts.Guardian.Phone.Twilio.From = "+15557654321"
+				return nil
+			}))
+			want.Guardian.Phone.Twilio.From = "+15557654321"
+			wantEqual(t, "after a second update", ok[*store.TenantSettings](t)(s.GetTenantSettings(ctx(t))), want)
+		}},
 	}
 }

@@ -24,7 +24,42 @@ func (s *Store) GetTenantSettings(ctx context.Context) (*store.TenantSettings, e
 	if err := unmarshalDoc(doc, &t); err != nil {
 		return nil, fmt.Errorf("get tenant settings: %w", err)
 	}
+	if err := s.openTenantSecrets(&t); err != nil {
+		return nil, fmt.Errorf("get tenant settings: %w", err)
+	}
 	return &t, nil
+}
+
+// twilioTokenAAD binds the sealed Twilio auth token to its place.
+const twilioTokenAAD = "tenant_settings:guardian.phone.twilio.auth_token"
+
+// sealedTenantDoc is the settings as stored: a copy of t whose Twilio auth
+// token is sealed.
+func (s *Store) sealedTenantDoc(t *store.TenantSettings) (string, error) {
+	if g := t.Guardian; g != nil && g.Phone != nil && g.Phone.Twilio != nil {
+		c := t.Clone()
+		tw := c.Guardian.Phone.Twilio
+		sealed, err := s.sealSecret([]byte(tw.AuthToken), twilioTokenAAD)
+		if err != nil {
+			return "", err
+		}
+		tw.SealedAuthToken, tw.AuthToken = sealed, ""
+		t = c
+	}
+	return marshalDoc(t)
+}
+
+// openTenantSecrets opens what sealedTenantDoc sealed.
+func (s *Store) openTenantSecrets(t *store.TenantSettings) error {
+	if g := t.Guardian; g != nil && g.Phone != nil && g.Phone.Twilio != nil {
+		tw := g.Phone.Twilio
+		plain, err := s.openSecret(tw.SealedAuthToken, twilioTokenAAD)
+		if err != nil {
+			return err
+		}
+		tw.AuthToken, tw.SealedAuthToken = string(plain), nil
+	}
+	return nil
 }
 
 // UpdateTenantSettings implements store.Tenants.
@@ -46,11 +81,14 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, fn func(*store.TenantS
 		if err := unmarshalDoc(doc, &t); err != nil {
 			return nil, fmt.Errorf("update tenant settings: %w", err)
 		}
+		if err := s.openTenantSecrets(&t); err != nil {
+			return nil, fmt.Errorf("update tenant settings: %w", err)
+		}
 	}
 	if err := fn(&t); err != nil {
 		return nil, err
 	}
-	if doc, err = marshalDoc(t); err != nil {
+	if doc, err = s.sealedTenantDoc(&t); err != nil {
 		return nil, fmt.Errorf("update tenant settings: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_settings (id, doc) VALUES (1, $1)
