@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -107,6 +108,47 @@ func TestDatabaseScripts(t *testing.T) {
 		missing, err := s.GetUser(context.Background(), DatabaseInput{Script: Script{Source: `function getByEmail(email, callback) { callback(null); }`}}, "bob@example.com")
 		if err != nil || missing.Profile != nil {
 			t.Fatalf("missing = %+v, %v", missing, err)
+		}
+	})
+
+	t.Run("other scripts", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name   string
+			source string
+			args   []any
+			want   DatabaseOutcome
+			kind   Kind
+			code   string
+		}{
+			{name: "change_password done", source: `function changePassword(email, pw, callback) { callback(null, email === 'a@b' && pw === 'p'); }`,
+				args: []any{"a@b", "p"}, want: DatabaseOutcome{Result: true, HasResult: true}},
+			{name: "verify refused with false", source: `function verify(email, callback) { callback(null, false); }`,
+				args: []any{"a@b"}, want: DatabaseOutcome{HasResult: true}},
+			{name: "create takes the user object", source: `function create(user, callback) { callback(user.email === 'a@b' && user.user_metadata.x === 1 ? null : new Error('bad user')); }`,
+				args: []any{map[string]any{"email": "a@b", "user_metadata": map[string]any{"x": 1}}}},
+			{name: "change_email takes a boolean", source: `function changeEmail(email, newEmail, verified, callback) { callback(null, verified === true && newEmail === 'c@d'); }`,
+				args: []any{"a@b", "c@d", true}, want: DatabaseOutcome{Result: true, HasResult: true}},
+			{name: "ValidationError keeps its code", source: `function create(user, callback) { callback(new ValidationError('user_exists', 'taken')); }`,
+				args: []any{map[string]any{}}, kind: KindError, code: "user_exists"},
+			{name: "a thrown error", source: `function remove(id, callback) { throw new TypeError('no'); }`,
+				args: []any{"1"}, kind: KindError},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				out, err := s.Database(context.Background(), DatabaseInput{Script: Script{Source: tc.source}}, tc.args...)
+				if tc.kind != 0 {
+					var f *Failure
+					if KindOf(err) != tc.kind || !errors.As(err, &f) || f.Code != tc.code {
+						t.Fatalf("err = %#v, want %v with code %q", err, tc.kind, tc.code)
+					}
+					return
+				}
+				if err != nil || out != tc.want {
+					t.Fatalf("out = %+v, %v; want %+v", out, err, tc.want)
+				}
+			})
 		}
 	})
 }

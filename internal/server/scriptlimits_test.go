@@ -163,3 +163,41 @@ func TestScriptTimeoutSetting(t *testing.T) {
 		t.Fatalf("rule over the output limit: %d %v", status, body)
 	}
 }
+
+// TestScriptHTTPTimeoutSetting: with --script-http-timeout 300ms, a rule's
+// request to an allowed host that answers late fails inside the rule with
+// ETIMEDOUT at about 300 ms; the rule calls back with it and the login is
+// denied with the message.
+func TestScriptHTTPTimeoutSetting(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	e := testenv.Start(t, testenv.WithConfig(func(c *config.Config) {
+		c.ScriptHTTPTimeout = 300 * time.Millisecond
+		c.ScriptAllowedHosts = []string{hostOf(t, slow.URL)}
+	}))
+	tn := e.SeedTenant()
+	e.API("POST", "/rules", map[string]any{"name": "slow lookup", "script": `function (user, context, callback) {
+		request.get('` + slow.URL + `/x', function (err) {
+			if (err) return callback(new Error('lookup failed: ' + err.code));
+			callback(null, user, context);
+		});
+	}`}, 201)
+	start := time.Now()
+	status, body := e.PasswordGrant(tn, nil)
+	took := time.Since(start)
+	t.Logf("answered after %v", took)
+	if status != 403 || body["error"] != "access_denied" || body["error_description"] != "lookup failed: ETIMEDOUT" {
+		t.Fatalf("slow host: %d %v", status, body)
+	}
+	if took < 300*time.Millisecond || took > 3*time.Second {
+		t.Errorf("the request was cut after %v, want about 300ms", took)
+	}
+}

@@ -53,6 +53,10 @@ func (s *Strategy) runScript(ctx context.Context, conn *store.Connection, name s
 	if err != nil {
 		return out, s.failed(ctx, conn, err)
 	}
+	if out.Message != "" {
+		// WrongUsernameOrPasswordError outside login: a refusal like any.
+		return out, &directory.ScriptRefusal{Code: "invalid_user_password", Message: out.Message}
+	}
 	return out, nil
 }
 
@@ -148,9 +152,6 @@ func (s *Strategy) ChangeEmail(ctx context.Context, conn *store.Connection, u *s
 func done(out scripts.DatabaseOutcome, err error, refusal string) error {
 	if err != nil {
 		return err
-	}
-	if out.Message != "" {
-		return &directory.ScriptRefusal{Message: out.Message}
 	}
 	if out.HasResult && !out.Result {
 		return &directory.ScriptRefusal{Message: refusal}

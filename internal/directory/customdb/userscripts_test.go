@@ -395,13 +395,23 @@ func TestLegacyStoreScripts(t *testing.T) {
 		t.Errorf("login after the reset: %d %v", status, body)
 	}
 
+	// A store that calls back with an Error refuses the change: 400 with
+	// its message, and gatehouse keeps the user.
+	st.mu.Lock()
+	delete(st.users, "dora@example.com")
+	st.mu.Unlock()
+	if got := e.API("DELETE", "/users/"+dora["user_id"].(string), nil, 400); got["errorCode"] != "auth0_idp_error" || got["message"] != "no such user in the store" {
+		t.Errorf("delete refused by the script = %v", got)
+	}
+	e.API("GET", "/users/"+dora["user_id"].(string), nil, 200)
+
 	// Delete runs the delete script, then forgets the copy.
 	e.API("DELETE", "/users/"+carlID, nil, 204)
 	if _, ok := st.get("carl@new.example"); ok {
 		t.Error("the store still has the deleted user")
 	}
 	e.API("GET", "/users/"+carlID, nil, 404)
-	if st.count("DELETE /users/{id}") != 1 {
+	if st.count("DELETE /users/{id}") != 2 {
 		t.Errorf("delete calls = %d", st.count("DELETE /users/{id}"))
 	}
 }
