@@ -48,6 +48,11 @@ var (
 	// ErrUnavailable: the directory could not be asked (down, timed out).
 	// Never a wrong password, never counted by brute-force protection.
 	ErrUnavailable = errors.New("directory: connection unavailable")
+	// ErrInteractionRequired: the directory did not refuse the password
+	// but needs a step a password grant cannot carry (an upstream
+	// provider's multifactor authentication). Not counted by brute-force
+	// protection.
+	ErrInteractionRequired = errors.New("directory: the directory needs a step the password grant cannot carry")
 )
 
 // Strategy is one connection type as a plug-in ("auth0", "ad", ...): it

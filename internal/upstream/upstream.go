@@ -29,6 +29,10 @@ var (
 	// ErrUnavailable: the provider could not be asked, or answered with
 	// something other than tokens or a refusal of the credentials.
 	ErrUnavailable = errors.New("upstream: identity provider unavailable")
+	// ErrInteractionRequired: the provider needs a step the password
+	// grant cannot carry (multifactor authentication, consent, a password
+	// change). The password may well have been right.
+	ErrInteractionRequired = errors.New("upstream: the identity provider needs a step the password grant cannot carry")
 	// ErrTokenRefused: the provider answered with an ID token that failed
 	// verification (signature, issuer, audience, expiry). It is also an
 	// ErrUnavailable, since the provider cannot be used, but a caller may
@@ -188,11 +192,15 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 		return nil, fmt.Errorf("%w: token response: %v", ErrUnavailable, err)
 	}
 	var tr struct {
-		IDToken string `json:"id_token"`
-		Error   string `json:"error"`
+		IDToken    string `json:"id_token"`
+		Error      string `json:"error"`
+		ErrorCodes []int  `json:"error_codes"` // Azure AD's AADSTS numbers
 	}
 	_ = json.Unmarshal(body, &tr)
 	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode < 500 && interactionRequired(tr.Error, tr.ErrorCodes) {
+			return nil, ErrInteractionRequired
+		}
 		// invalid_grant is the RFC 6749 answer to wrong credentials (Auth0
 		// and gatehouse send it with 403, Azure AD with 400).
 		if tr.Error == "invalid_grant" && resp.StatusCode < 500 {
@@ -276,6 +284,25 @@ func (c *Client) getJSON(ctx context.Context, u string, v any) error {
 		return fmt.Errorf("%w: GET %s: %v", ErrUnavailable, u, err)
 	}
 	return nil
+}
+
+// azureInteraction are the AADSTS codes Azure AD sends with invalid_grant
+// when the credentials were accepted but the user must do something first:
+// multifactor authentication (50072, 50074, 50076, 50079, 50158), consent
+// (65001) or a password change (50055).
+var azureInteraction = []int{50055, 50072, 50074, 50076, 50079, 50158, 65001}
+
+// interactionRequired reads a token endpoint's refusal: Auth0's and
+// gatehouse's mfa_required, OpenID's interaction_required and
+// consent_required, or Azure AD's invalid_grant with one of its codes.
+func interactionRequired(code string, azureCodes []int) bool {
+	switch code {
+	case "mfa_required", "interaction_required", "consent_required":
+		return true
+	case "invalid_grant":
+		return slices.ContainsFunc(azureCodes, func(c int) bool { return slices.Contains(azureInteraction, c) })
+	}
+	return false
 }
 
 // groups reads a groups claim: a list of strings, or one string; anything

@@ -127,3 +127,42 @@ func TestDiscoveredTokenEndpointStaysOnTLS(t *testing.T) {
 		t.Fatalf("New = %v, want a refusal of the http token endpoint", err)
 	}
 }
+
+// TestRefusals: how a token endpoint's refusals read (Azure AD's answers
+// as it sends them: 400 invalid_grant with its AADSTS codes).
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   error
+	}{
+		{"Azure AD: wrong password", 400, `{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials","error_codes":[50126]}`, upstream.ErrWrongCredentials},
+		{"Azure AD: MFA required", 400, `{"error":"invalid_grant","error_description":"AADSTS50076: ...","error_codes":[50076]}`, upstream.ErrInteractionRequired},
+		{"Azure AD: consent required", 400, `{"error":"invalid_grant","error_codes":[65001]}`, upstream.ErrInteractionRequired},
+		{"Auth0: MFA required", 403, `{"error":"mfa_required","mfa_token":"x"}`, upstream.ErrInteractionRequired},
+		{"OpenID: interaction_required", 400, `{"error":"interaction_required"}`, upstream.ErrInteractionRequired},
+		{"Auth0: wrong password", 403, `{"error":"invalid_grant","error_description":"Wrong email or password."}`, upstream.ErrWrongCredentials},
+		{"wrong client", 401, `{"error":"invalid_client"}`, upstream.ErrUnavailable},
+		{"5xx saying invalid_grant", 500, `{"error":"invalid_grant"}`, upstream.ErrUnavailable},
+		{"not JSON", 502, `<html>bad gateway</html>`, upstream.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, err := upstream.New(context.Background(), upstream.Config{Issuer: srv.URL + "/", TokenURL: srv.URL + "/token", ClientID: "a", ClientSecret: "b"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Login(context.Background(), "ann", "pw"); !errors.Is(err, tc.want) {
+				t.Errorf("Login = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

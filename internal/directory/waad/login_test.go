@@ -362,3 +362,27 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// The upstream asks for multifactor authentication (403 mfa_required, as
+// Auth0 and gatehouse answer; Azure AD says invalid_grant with AADSTS50076):
+// the password was right, so the login is refused as invalid_grant saying
+// why, and brute-force protection counts nothing.
+func TestWaadUpstreamRequiresMFA(t *testing.T) {
+	t.Parallel()
+	s := startWaad(t)
+	s.up.API("POST", "/rules", map[string]any{"name": "mfa", "script": `function (user, context, callback) {
+		context.multifactor = { provider: 'any', allowRememberBrowser: false };
+		callback(null, user, context);
+	}`}, 201)
+	s.down.API("PATCH", "/attack-protection/brute-force-protection", map[string]any{"enabled": true, "max_attempts": 2}, 200)
+	for i := range 3 {
+		status, body := s.login("corp", s.utn.Username, s.utn.Password)
+		if status != 403 || body["error"] != "invalid_grant" || !strings.Contains(body["error_description"].(string), "multifactor") {
+			t.Fatalf("login %d with the upstream asking for MFA: %d %v, want 403 invalid_grant naming multifactor authentication", i, status, body)
+		}
+	}
+	if status, body := s.login("corp", s.utn.Username, "wrong"); status != 403 || body["error_description"] != "Wrong email or password." {
+		t.Errorf("a wrong password after the MFA refusals: %d %v (were they counted?)", status, body)
+	}
+	s.down.API("GET", "/users/"+url.PathEscape("waad|"+s.utn.UserID), nil, 404)
+}

@@ -381,6 +381,10 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 			return directory.Result{User: u}, false, nil
 		}
 		return directory.Result{}, false, nil
+	case errors.Is(err, upstream.ErrInteractionRequired):
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "upstream identity provider needs a step the password grant cannot carry",
+			slog.String("connection", conn.Name))
+		return directory.Result{}, false, fmt.Errorf("%w: connection %s", directory.ErrInteractionRequired, conn.Name)
 	case err != nil && ctx.Err() != nil:
 		// The request's own context ended: not the provider's fault.
 		return directory.Result{}, false, fmt.Errorf("directory: waad login: %w", ctx.Err())

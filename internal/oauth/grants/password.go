@@ -140,6 +140,12 @@ func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorizati
 		return nil, oauth.ErrBusy
 	case errors.Is(err, directory.ErrUnavailable):
 		return nil, oauth.DirectoryUnavailable(x.conn.Name).WithCause(err)
+	case errors.Is(err, directory.ErrInteractionRequired):
+		// Not a wrong password (nothing is counted), and nothing a retry
+		// of the same grant can fix.
+		return nil, oauth.Errorf(http.StatusForbidden, "invalid_grant",
+			"The connection %s requires a step the password grant cannot carry, such as multifactor authentication.", x.conn.Name).
+			WithEvent(events.FailedLogin).WithCause(err)
 	case err != nil:
 		return nil, oauth.ErrServer.WithCause(err)
 	case !ok && res.User != nil:
