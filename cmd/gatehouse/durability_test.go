@@ -28,10 +28,12 @@ const (
 )
 
 // TestSIGKILLDurability builds gatehouse, starts it, runs a bounded load of
-// logins, refreshes and user creations, kills it with SIGKILL in the middle
-// of the load, restarts it on the same database, and checks that every
-// acknowledged write is there: each chain's last-returned refresh token
-// still works and every user answered 201 exists. On SQLite and PostgreSQL.
+// logins, refreshes, user creations and wrong passwords that block users,
+// kills it with SIGKILL in the middle of the load, restarts it on the same
+// database, and checks that every acknowledged write is there: each
+// chain's last-returned refresh token still works, every user answered
+// 201 exists, and every block answered 429 is still in force. On SQLite
+// and PostgreSQL.
 func TestSIGKILLDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server")
@@ -62,7 +64,10 @@ type node struct {
 func startNode(t *testing.T, bin, db, addr string) *node {
 	t.Helper()
 	n := &node{base: "http://" + addr, log: &testenv.LogBuffer{}}
-	n.cmd = exec.Command(bin, "serve", "--addr", addr, "--database", db, "--password-hash", "bcrypt", "--log-level", "warn")
+	// Loopback is a trusted proxy: the blocking load names its own client
+	// IPs in X-Forwarded-For, away from the allowlisted loopback.
+	n.cmd = exec.Command(bin, "serve", "--addr", addr, "--database", db, "--password-hash", "bcrypt", "--log-level", "warn",
+		"--trusted-proxies", "127.0.0.1,::1")
 	n.cmd.Env = append(os.Environ(),
 		"GATEHOUSE_SECRET=durability-test-master-secret-0123456789",
 		"GATEHOUSE_BOOTSTRAP_CLIENT_ID=durability-mgmt",
@@ -93,8 +98,13 @@ type client struct {
 	mgmt string
 }
 
-func (c *client) form(path string, v url.Values) (int, map[string]any, error) {
-	resp, err := c.http.PostForm(c.base+path, v)
+func (c *client) form(path string, v url.Values, header ...string) (int, map[string]any, error) {
+	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -151,10 +161,17 @@ type ledger struct {
 	mu     sync.Mutex
 	chains map[int]string // chain -> last refresh token returned with 200
 	users  []string       // user_ids answered 201
-	acked  atomic.Int64   // acknowledged writes: logins, refreshes, user creations
+	blocks []victim       // brute-force blocks acknowledged by a 429
+	acked  atomic.Int64   // acknowledged writes: logins, refreshes, user creations, blocks
 	// cut counts requests the kill cut off (sent, never answered).
 	cut atomic.Int64
 }
+
+// victim is a user the load blocks: wrong passwords from its own IP.
+type victim struct{ email, ip string }
+
+// durabilityVictims are the users the load blocks, spread over the workers.
+const durabilityVictims = 36
 
 func durability(t *testing.T, bin, db string) {
 	addr := freeAddr(t)
@@ -181,6 +198,15 @@ func durability(t *testing.T, bin, db string) {
 	for _, path := range []string{"/attack-protection/brute-force-protection", "/attack-protection/suspicious-ip-throttling"} {
 		c.mustAPI("PATCH", path, map[string]any{"allowlist": []string{"127.0.0.1", "::1"}}, 200)
 	}
+	// The blocking load: each victim gets wrong passwords from an IP of
+	// its own (named in X-Forwarded-For) until the fourth is answered 429:
+	// the third created the block, the 429 acknowledges it.
+	c.mustAPI("PATCH", "/attack-protection/brute-force-protection", map[string]any{"max_attempts": 3}, 200)
+	victims := make([]victim, durabilityVictims)
+	for i := range victims {
+		victims[i] = victim{email: fmt.Sprintf("victim-%d@example.com", i), ip: fmt.Sprintf("198.51.100.%d", i+1)}
+		c.mustAPI("POST", "/users", map[string]any{"connection": "Username-Password-Authentication", "email": victims[i].email, "password": password}, 201)
+	}
 
 	loginForm := url.Values{"grant_type": {"password"}, "username": {"ann@example.com"}, "password": {password},
 		"audience": {"https://api.example.com/"}, "scope": {"openid offline_access"}, "client_id": {clientID}, "client_secret": {clientSecret}}
@@ -200,6 +226,7 @@ func durability(t *testing.T, bin, db string) {
 			defer wg.Done()
 			wc := &client{t: t, base: c.base, mgmt: c.mgmt, http: &http.Client{Timeout: time.Minute}}
 			chain := -1
+			next := w // this worker's victims: w, w+workers, ...
 			for i := 0; time.Now().Before(deadline); i++ {
 				select {
 				case <-stop:
@@ -217,6 +244,26 @@ func durability(t *testing.T, bin, db string) {
 						l.chains[chain] = body["refresh_token"].(string)
 						l.mu.Unlock()
 						l.acked.Add(1)
+					}
+				case i%3 == 1 && next < len(victims): // a wrong password for the worker's victim
+					v := victims[next]
+					form := url.Values{"grant_type": {"password"}, "username": {v.email}, "password": {"not the password"},
+						"client_id": {clientID}, "client_secret": {clientSecret}}
+					var status int
+					var body map[string]any
+					status, body, err = wc.form("/oauth/token", form, "X-Forwarded-For", v.ip)
+					switch {
+					case err != nil:
+					case status == 429 && body["error"] == "too_many_attempts":
+						l.mu.Lock()
+						l.blocks = append(l.blocks, v)
+						l.mu.Unlock()
+						l.acked.Add(1)
+						next += durabilityWorkers
+					case status == 403 || status == 503:
+						// Counted, or (a busy hash queue) given back: try again.
+					case !killed.Load():
+						t.Errorf("wrong password of %s before the kill: %d %v", v.email, status, body)
 					}
 				case i%3 == 0: // a user creation
 					var status int
@@ -283,9 +330,40 @@ func durability(t *testing.T, bin, db string) {
 			t.Errorf("user %s was acknowledged with 201 but is gone: %d %v", id, status, err)
 		}
 	}
-	logins, users := len(l.chains), len(l.users)
-	t.Logf("%s: %d of %d acknowledged writes lost (%d logins, %d refreshes, %d user creations; SIGKILL with %d requests in flight)",
-		dialectOf(db), lost, l.acked.Load(), logins, l.acked.Load()-int64(logins)-int64(users), users, l.cut.Load())
+	// Each acknowledged block is still in force: listed by the API, and
+	// even the right password from its IP is refused.
+	for _, v := range l.blocks {
+		status, body, err := c2.api("GET", "/user-blocks?identifier="+url.QueryEscape(v.email), nil)
+		blocked := false
+		if list, _ := body["blocked_for"].([]any); err == nil && status == 200 {
+			for _, b := range list {
+				if m, _ := b.(map[string]any); m["identifier"] == v.email && m["ip"] == v.ip {
+					blocked = true
+				}
+			}
+		}
+		form := url.Values{"grant_type": {"password"}, "username": {v.email}, "password": {password}, "client_id": {clientID}, "client_secret": {clientSecret}}
+		lstatus, lbody, lerr := c2.form("/oauth/token", form, "X-Forwarded-For", v.ip)
+		if !blocked || lerr != nil || lstatus != 429 || lbody["error"] != "too_many_attempts" {
+			lost++
+			t.Errorf("the block of %s from %s was acknowledged with 429 but is gone: user-blocks %d %v %v; login %d %v %v",
+				v.email, v.ip, status, body, err, lstatus, lbody, lerr)
+		}
+	}
+	// The blocks were real: a victim's right password from another IP logs in.
+	if len(l.blocks) > 0 {
+		v := l.blocks[0]
+		form := url.Values{"grant_type": {"password"}, "username": {v.email}, "password": {password}, "client_id": {clientID}, "client_secret": {clientSecret}}
+		if status, body, err := c2.form("/oauth/token", form, "X-Forwarded-For", "203.0.113.9"); err != nil || status != 200 {
+			t.Errorf("%s from another IP: %d %v %v", v.email, status, body, err)
+		}
+	}
+	logins, users, blocks := len(l.chains), len(l.users), len(l.blocks)
+	if blocks == 0 {
+		t.Error("the load acknowledged no block before the kill")
+	}
+	t.Logf("%s: %d of %d acknowledged writes lost (%d logins, %d refreshes, %d user creations, %d blocks; SIGKILL with %d requests in flight)",
+		dialectOf(db), lost, l.acked.Load(), logins, l.acked.Load()-int64(logins)-int64(users)-int64(blocks), users, blocks, l.cut.Load())
 }
 
 func dialectOf(db string) string {
