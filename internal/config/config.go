@@ -146,12 +146,7 @@ var Settings = []Setting{
 		set:   func(c *Config, v string) error { c.Database = v; return nil }},
 	{Name: "db-max-conns", Env: "GATEHOUSE_DB_MAX_CONNS", Default: "16", Kind: "int",
 		Usage: "PostgreSQL connections this node may open (each node also holds one for LISTEN); keep nodes x (this + 1) under the server's max_connections",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.DBMaxConns); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.DBMaxConns) }},
 	{Name: "tls-cert", Env: "GATEHOUSE_TLS_CERT", Kind: "string",
 		Usage: "PEM certificate file: serve HTTPS",
 		set:   func(c *Config, v string) error { c.TLSCert = v; return nil }},
@@ -169,28 +164,13 @@ var Settings = []Setting{
 		set:   func(c *Config, v string) error { c.PasswordHash = v; return nil }},
 	{Name: "hash-concurrency", Env: "GATEHOUSE_HASH_CONCURRENCY", Default: "0", Kind: "int",
 		Usage: "password hashes computed at once (0: the number of CPUs)",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.HashConcurrency); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.HashConcurrency) }},
 	{Name: "hash-nice", Env: "GATEHOUSE_HASH_NICE", Default: "10", Kind: "int",
 		Usage: "scheduling priority (nice, 1-19) of the password-hashing threads, so other requests go first when both want a core (0: no threads of their own)",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.HashNice); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.HashNice) }},
 	{Name: "import-max-bytes", Env: "GATEHOUSE_IMPORT_MAX_BYTES", Default: "67108864", Kind: "int",
 		Usage: "largest users file a bulk import accepts, in bytes (Auth0's is 500 KB)",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.ImportMaxBytes); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.ImportMaxBytes) }},
 	{Name: "log-format", Env: "GATEHOUSE_LOG_FORMAT", Default: "json", Kind: "string",
 		Usage: "json or text",
 		set:   func(c *Config, v string) error { c.LogFormat = v; return nil }},
@@ -199,12 +179,7 @@ var Settings = []Setting{
 		set:   func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{Name: "log-retention-days", Env: "GATEHOUSE_LOG_RETENTION_DAYS", Default: "30", Kind: "int",
 		Usage: "days the tenant's log (/api/v2/logs) keeps an event; 0 keeps them forever",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.LogRetentionDays); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.LogRetentionDays) }},
 	{Name: "log-stream", Env: "GATEHOUSE_LOG_STREAM", Kind: "string",
 		Usage: "also write each tenant log event as a JSON line (Auth0's shape) to stdout or to this file (created 0600, appended)",
 		set:   func(c *Config, v string) error { c.LogStream = v; return nil }},
@@ -213,12 +188,7 @@ var Settings = []Setting{
 		set:   func(c *Config, v string) error { c.SMTPHost = v; return nil }},
 	{Name: "smtp-port", Env: "GATEHOUSE_SMTP_PORT", Default: "0", Kind: "int",
 		Usage: "SMTP port (0: 587, or 465 with --smtp-tls tls)",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.SMTPPort); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.SMTPPort) }},
 	{Name: "smtp-user", Env: "GATEHOUSE_SMTP_USER", Kind: "string",
 		Usage: "SMTP AUTH user name (unset: no AUTH); the password is GATEHOUSE_SMTP_PASSWORD",
 		set:   func(c *Config, v string) error { c.SMTPUser = v; return nil }},
@@ -265,20 +235,10 @@ var Settings = []Setting{
 		set:   func(c *Config, v string) (err error) { c.ScriptTimeout, err = parseDuration(v); return err }},
 	{Name: "script-memory-limit", Env: "GATEHOUSE_SCRIPT_MEMORY_LIMIT", Default: "1073741824", Kind: "int",
 		Usage: "process heap in bytes over which the memory watchdog stops the oldest running script",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.ScriptMemoryLimit); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.ScriptMemoryLimit) }},
 	{Name: "script-output-limit", Env: "GATEHOUSE_SCRIPT_OUTPUT_LIMIT", Default: "65536", Kind: "int",
 		Usage: "bytes of JSON one script run may produce (claims, metadata, a profile)",
-		set: func(c *Config, v string) error {
-			if _, err := fmt.Sscan(v, &c.ScriptOutputLimit); err != nil {
-				return fmt.Errorf("%q is not a number", v)
-			}
-			return nil
-		}},
+		set:   func(c *Config, v string) error { return scanNumber(v, &c.ScriptOutputLimit) }},
 	{Name: "script-http-timeout", Env: "GATEHOUSE_SCRIPT_HTTP_TIMEOUT", Default: "10s", Kind: "duration",
 		Usage: "limit of one outbound HTTP request made by a script (request, fetch, axios)",
 		set:   func(c *Config, v string) (err error) { c.ScriptHTTPTimeout, err = parseDuration(v); return err }},
@@ -344,6 +304,14 @@ func ParseHosts(v string) ([]string, error) {
 		out = append(out, h)
 	}
 	return out, nil
+}
+
+// scanNumber reads a whole number setting into dst.
+func scanNumber[T int | int64](v string, dst *T) error {
+	if _, err := fmt.Sscan(v, dst); err != nil {
+		return fmt.Errorf("%q is not a number", v)
+	}
+	return nil
 }
 
 func parseDuration(v string) (time.Duration, error) {
