@@ -1,9 +1,10 @@
 // Package directory declares what a connection strategy is (Strategy, and
 // the capabilities PasswordVerifier and UserChecker) and holds the
 // strategies gatehouse serves by name (Registry). Each strategy is its own
-// package (database for "auth0", ad for AD/LDAP); a password check has
-// three outcomes: verified, refused, or failed (so an unreachable directory
-// is never reported as a wrong password).
+// package (database for "auth0", ad for AD/LDAP, waad for Azure AD); a
+// password check has three outcomes: verified, refused, or failed (so an
+// unreachable directory, or one that wants a step the password grant cannot
+// carry, is never reported as a wrong password).
 package directory
 
 import (
