@@ -58,9 +58,7 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 		h.enrollError(w, r, err)
 		return
 	}
-	token := h.csrfToken(t)
-	http.SetCookie(w, &http.Cookie{Name: enrollCSRFCookie, Value: token, Path: "/" + tenant.GuardianEnrollPath, HttpOnly: true,
-		Secure: strings.HasPrefix(h.Issuer, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	token := h.setCSRFCookie(w, t, enrollCSRFCookie, tenant.GuardianEnrollPath)
 	p, err := h.enrollForm(ctx, t, a, secret, token)
 	if err != nil {
 		h.enrollError(w, r, err)
@@ -74,21 +72,8 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 // the ticket up; a wrong one shows the form again.
 func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		h.render(w, http.StatusBadRequest, page{Title: "Something went wrong", Message: "The form could not be read."})
-		return
-	}
-	secret := r.PostForm.Get("ticket")
-	t, err := h.Tenant.OpenTicket(ctx, store.TicketGuardianEnrollment, secret)
-	if err != nil {
-		h.pageError(w, r, err)
-		return
-	}
-	token, ok := h.checkCSRF(r, enrollCSRFCookie, t)
+	t, secret, token, ok := h.postedTicket(w, r, store.TicketGuardianEnrollment, enrollCSRFCookie)
 	if !ok {
-		h.Logger.InfoContext(ctx, "enrolment refused: CSRF token missing or wrong")
-		h.render(w, http.StatusForbidden, page{Title: "Something went wrong", Message: "This form has expired. Open the link again."})
 		return
 	}
 	a, err := h.ticketAuthenticator(ctx, t)

@@ -127,14 +127,40 @@ func (h *Handler) csrfToken(t *store.Ticket) string {
 
 const csrfCookie = "gh_reset_csrf"
 
-// checkCSRF compares the form's csrf field and the cookie with the
-// ticket's token, in constant time, and returns the token.
-func (h *Handler) checkCSRF(r *http.Request, cookieName string, t *store.Ticket) (string, bool) {
-	want := h.csrfToken(t)
+// setCSRFCookie binds a ticket page's form to ticket t: the cookie
+// (scoped to the page's path) and the form field carry the same token.
+func (h *Handler) setCSRFCookie(w http.ResponseWriter, t *store.Ticket, name, path string) string {
+	token := h.csrfToken(t)
+	http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/" + path, HttpOnly: true,
+		Secure: strings.HasPrefix(h.Issuer, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return token
+}
+
+// postedTicket reads a ticket page's form post: the body (bounded), the
+// live ticket of kind it names, and the CSRF token, compared in constant
+// time with both the cookie and the form field. When ok is false it has
+// answered the request.
+func (h *Handler) postedTicket(w http.ResponseWriter, r *http.Request, kind, cookieName string) (t *store.Ticket, secret, token string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		h.render(w, http.StatusBadRequest, page{Title: "Something went wrong", Message: "The form could not be read."})
+		return nil, "", "", false
+	}
+	secret = r.PostForm.Get("ticket")
+	t, err := h.Tenant.OpenTicket(r.Context(), kind, secret)
+	if err != nil {
+		h.pageError(w, r, err)
+		return nil, "", "", false
+	}
+	token = h.csrfToken(t)
 	cookie, _ := r.Cookie(cookieName)
-	ok := cookie != nil && subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(want)) == 1 &&
-		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(want)) == 1
-	return want, ok
+	if cookie == nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(token)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(token)) != 1 {
+		h.Logger.InfoContext(r.Context(), "ticket form refused: CSRF token missing or wrong", slog.String("kind", kind))
+		h.render(w, http.StatusForbidden, page{Title: "Something went wrong", Message: "This form has expired. Open the link again."})
+		return nil, "", "", false
+	}
+	return t, secret, token, true
 }
 
 // resetPage is GET /lo/reset?ticket=...: the form to choose a new
@@ -146,9 +172,7 @@ func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
 		h.pageError(w, r, err)
 		return
 	}
-	token := h.csrfToken(t)
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/" + tenant.ResetPath, HttpOnly: true,
-		Secure: strings.HasPrefix(h.Issuer, "https://"), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	token := h.setCSRFCookie(w, t, csrfCookie, tenant.ResetPath)
 	h.render(w, http.StatusOK, page{Title: "Change your password", Form: true, Ticket: r.URL.Query().Get("ticket"), CSRF: token,
 		Policy: h.policyText(ctx, t)})
 }
@@ -178,21 +202,8 @@ func (h *Handler) policyText(ctx context.Context, t *store.Ticket) []string {
 // CSRF token.
 func (h *Handler) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		h.render(w, http.StatusBadRequest, page{Title: "Something went wrong", Message: "The form could not be read."})
-		return
-	}
-	secret := r.PostForm.Get("ticket")
-	t, err := h.Tenant.OpenTicket(ctx, store.TicketPasswordChange, secret)
-	if err != nil {
-		h.pageError(w, r, err)
-		return
-	}
-	want, ok := h.checkCSRF(r, csrfCookie, t)
+	t, secret, want, ok := h.postedTicket(w, r, store.TicketPasswordChange, csrfCookie)
 	if !ok {
-		h.Logger.InfoContext(ctx, "password reset refused: CSRF token missing or wrong")
-		h.render(w, http.StatusForbidden, page{Title: "Something went wrong", Message: "This form has expired. Open the link from your email again."})
 		return
 	}
 	password := r.PostForm.Get("password")
