@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -60,5 +61,22 @@ func TestLoginFloodGets503AndRefreshStillWorks(t *testing.T) {
 	}
 	if refreshed != 5 {
 		t.Fatalf("%d of 5 refresh grants succeeded during the login flood", refreshed)
+	}
+}
+
+// TestLoginsOnLowPriorityThreads: with --hash-nice the server starts one
+// hashing thread per slot, password grants go through them, and Close
+// ends them.
+func TestLoginsOnLowPriorityThreads(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, testenv.WithConfig(func(c *config.Config) { c.HashNice, c.HashConcurrency = 10, 2 }))
+	if runtime.GOOS == "linux" && e.App.HashThreads != 2 {
+		t.Fatalf("%d hashing threads, want one per slot (2)", e.App.HashThreads)
+	}
+	tn := e.SeedTenant()
+	for range 3 {
+		if status, body := e.PasswordGrant(tn, nil); status != 200 {
+			t.Fatalf("login through the hashing threads: %d %v", status, body)
+		}
 	}
 }

@@ -80,14 +80,16 @@ func TestRunawayActionsAreStopped(t *testing.T) {
 	// Logins while it spins, for up to two thirds of its time limit (at
 	// least one, however slow the machine).
 	var times []time.Duration
-	var lastEnded time.Time
+	var firstEnded time.Time
 	for len(times) == 0 || time.Since(spinStart) < limit*2/3 {
 		status, body, d := login("normal")
 		if status != 200 || claimsOf(t, body["access_token"].(string))["https://example.com/ok"] != true {
 			t.Fatalf("login while an Action spins: %d %v", status, body)
 		}
 		times = append(times, d)
-		lastEnded = time.Now()
+		if firstEnded.IsZero() {
+			firstEnded = time.Now()
+		}
 	}
 	slices.Sort(times)
 	during := times[len(times)/2]
@@ -95,8 +97,10 @@ func TestRunawayActionsAreStopped(t *testing.T) {
 	if o.status != 500 || o.body["error"] != "server_error" || o.took < limit || o.took > limit+5*time.Second {
 		t.Fatalf("spinning login: %d %v after %v (limit %v)", o.status, o.body, o.took, limit)
 	}
-	if !lastEnded.Before(o.ended) {
-		t.Fatalf("the logins did not finish while the Action spun (last %v, spin ended %v)", lastEnded, o.ended)
+	// On a loaded machine the last login may outlast the spin; the first
+	// one must not: logins go on while an Action spins.
+	if !firstEnded.Before(o.ended) {
+		t.Fatalf("no login finished while the Action spun (first %v, spin ended %v)", firstEnded, o.ended)
 	}
 	// Usual speed: a generous bound for a shared 2-core machine, far below
 	// the time limit the spinning run holds its runtime for.

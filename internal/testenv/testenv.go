@@ -150,6 +150,11 @@ func start(t testing.TB, st settings) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Password hashes run on the requests' goroutines: go test runs
+	// packages side by side, and to low-priority hashing threads the other
+	// test binaries are busy neighbours that always go first. The threads
+	// have their own tests (internal/passwords, TestLoginFloodAtLowPriority).
+	cfg.HashNice = 0
 	if st.postgres {
 		cfg.Database = PostgresDatabase(t)
 		cfg.Secret = "test-master-secret-with-enough-entropy-000000"
