@@ -16,6 +16,7 @@ import (
 
 	"github.com/boombuler/barcode/qr"
 
+	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -31,6 +32,9 @@ type Enroller interface {
 }
 
 const enrollCSRFCookie = "gh_enroll_csrf"
+
+// eventEnrollmentComplete is Auth0's log event of a confirmed enrolment.
+const eventEnrollmentComplete = "gd_enrollment_complete"
 
 // errAlreadyEnrolled: the ticket does not allow a second authenticator.
 var errAlreadyEnrolled = errors.New("selfservice: the user is already enrolled")
@@ -105,6 +109,8 @@ func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request) {
 		// The authenticator is active; the ticket expires on its own.
 		h.Logger.WarnContext(ctx, "consume enrolment ticket", slog.Any("err", err))
 	}
+	h.emit(ctx, events.Event{Type: eventEnrollmentComplete, UserID: t.UserID, UserAgent: r.UserAgent(),
+		Description: "authenticator app enrolled through an enrolment ticket", Details: map[string]any{"authenticator_type": "otp"}})
 	h.render(w, http.StatusOK, page{Title: "Your authenticator app is set up",
 		Message: "From now on, signing in asks for a code from the app.", RecoveryCode: recovery})
 }

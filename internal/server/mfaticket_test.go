@@ -10,6 +10,8 @@ import (
 
 	"github.com/auth0/go-auth0/management"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 var (
@@ -24,7 +26,8 @@ var (
 // with the enrolled secret succeeds, and the recovery code shown works.
 func TestMFAEnrollmentTicket(t *testing.T) {
 	t.Parallel()
-	e, mail := mailEnv(t)
+	rec := &selfEvents{}
+	e, mail := mailEnv(t, testenv.WithServerOptions(rec.option()))
 	tn := e.SeedTenant(withMFAGrants)
 	m, err := management.New(strings.TrimPrefix(e.URL, "http://"), management.WithInsecure(), management.WithStaticToken(e.Mgmt))
 	if err != nil {
@@ -90,6 +93,9 @@ func TestMFAEnrollmentTicket(t *testing.T) {
 	status, body := submit(first)
 	if status != 200 || !strings.Contains(body, "Your authenticator app is set up") {
 		t.Fatalf("good code = %d\n%s", status, body)
+	}
+	if ev := rec.wait(t, "gd_enrollment_complete"); ev.UserID != tn.UserID {
+		t.Errorf("gd_enrollment_complete = %+v", ev)
 	}
 	rc := recoveryRE.FindStringSubmatch(body)
 	if rc == nil {
