@@ -35,6 +35,11 @@ const (
 	FailedSignup              = "fs"     // a signup refused
 	SuccessChangePassword     = "scp"    // a user's password changed
 	FailedChangePassword      = "fcp"    // a password change refused
+	// Passwordless logins: a code sent by email (cls: code or link) or
+	// text message (cs), and a refused passwordless/otp grant.
+	CodeLinkSent                  = "cls"
+	CodeSent                      = "cs"
+	FailedExchangePasswordlessOTP = "fepotpft"
 )
 
 // Attack protection's event type codes (attack-protection.md §6).

@@ -25,11 +25,16 @@ import (
 	"time"
 )
 
-// Email is one plain-text message to one person.
+// Email is one message to one person: plain text, or HTML when HTML is
+// set.
 type Email struct {
 	To      string
 	Subject string
 	Text    string
+	HTML    string
+	// From, when set, replaces the configured sender in the From header
+	// (the envelope keeps the configured address).
+	From string
 }
 
 // Mailer sends email.
@@ -100,7 +105,13 @@ func (m *SMTP) SendMail(ctx context.Context, e Email) error {
 	if strings.ContainsAny(e.Subject, "\r\n") {
 		return errors.New("notify: subject holds a line break")
 	}
-	msg, err := m.compose(to, e)
+	from := m.from
+	if e.From != "" {
+		if from, err = mail.ParseAddress(e.From); err != nil {
+			return fmt.Errorf("notify: sender: %w", err)
+		}
+	}
+	msg, err := m.compose(from, to, e)
 	if err != nil {
 		return err
 	}
@@ -163,19 +174,23 @@ func (m *SMTP) SendMail(ctx context.Context, e Email) error {
 }
 
 // compose renders the headers and a quoted-printable UTF-8 body.
-func (m *SMTP) compose(to *mail.Address, e Email) ([]byte, error) {
+func (m *SMTP) compose(from, to *mail.Address, e Email) ([]byte, error) {
 	var b bytes.Buffer
 	id := make([]byte, 12)
 	rand.Read(id)
 	domain := m.from.Address[strings.LastIndexByte(m.from.Address, '@')+1:]
-	fmt.Fprintf(&b, "From: %s\r\n", m.from.String())
+	fmt.Fprintf(&b, "From: %s\r\n", from.String())
 	fmt.Fprintf(&b, "To: %s\r\n", to.String())
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", e.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", hex.EncodeToString(id), domain)
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+	kind, text := "plain", e.Text
+	if e.HTML != "" {
+		kind, text = "html", e.HTML
+	}
+	fmt.Fprintf(&b, "MIME-Version: 1.0\r\nContent-Type: text/%s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", kind)
 	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(strings.ReplaceAll(e.Text, "\n", "\r\n"))); err != nil {
+	if _, err := qp.Write([]byte(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n"))); err != nil {
 		return nil, err
 	}
 	if err := qp.Close(); err != nil {
@@ -191,6 +206,6 @@ type LogMailer struct{ Logger *slog.Logger }
 // SendMail implements Mailer.
 func (l LogMailer) SendMail(ctx context.Context, e Email) error {
 	l.Logger.WarnContext(ctx, "no SMTP server configured: email not sent, its text follows",
-		slog.String("to", e.To), slog.String("subject", e.Subject), slog.String("text", e.Text))
+		slog.String("to", e.To), slog.String("subject", e.Subject), slog.String("text", e.Text+e.HTML))
 	return nil
 }

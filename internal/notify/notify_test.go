@@ -8,6 +8,7 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,18 +84,69 @@ func TestSMTPRefusals(t *testing.T) {
 
 func TestTemplates(t *testing.T) {
 	t.Parallel()
-	e, err := Render(TemplatePasswordlessEmail, Template{Subject: "Code for {{.Tenant}}"}, Data{Tenant: "Acme", Email: "a@x.com", Code: "123456", TTL: 5})
-	if err != nil || e.Subject != "Code for Acme" || !strings.Contains(e.Text, "123456") || e.To != "a@x.com" {
-		t.Fatalf("%+v %v", e, err)
+	d := Data{Tenant: "Acme <Co>", Email: "a@x.com", Code: "123456", TTL: 5, URL: "https://id.example.com/r?a=1&b=2", Application: "App"}
+	for _, tc := range []struct {
+		name     string
+		template string
+		override Template
+		subject  string
+		text     string // a part of the plain body, "" when HTML
+		html     string // a part of the HTML body
+		wantErr  bool
+	}{
+		{name: "default", template: TemplatePasswordlessEmail, subject: "Your Acme <Co> verification code", text: "    123456\n"},
+		{name: "subject override", template: TemplatePasswordlessEmail, override: Template{Subject: "Code for {{ friendly_name }}"},
+			subject: "Code for Acme <Co>", text: "123456"},
+		{name: "plain body", template: TemplateResetEmail, override: Template{Body: "Hi {{user.email}}, go to {{ url }} ({{ nope }})."},
+			subject: "Reset your Acme <Co> password", text: "Hi a@x.com, go to https://id.example.com/r?a=1&b=2 ()."},
+		{name: "html body escapes values", template: TemplateResetEmail, override: Template{Body: "<p>{{ friendly_name }}: <a href=\"{{ url }}\">reset</a> for {{ application.name }}</p>"},
+			subject: "Reset your Acme <Co> password", html: `<p>Acme &lt;Co&gt;: <a href="https://id.example.com/r?a=1&amp;b=2">reset</a> for App</p>`},
+		{name: "blocked without link", template: TemplateBlockedAccount, subject: "Sign-in attempts to your Acme <Co> account were blocked", text: "tries.\n\nIf it was you"},
+		{name: "liquid tag", template: TemplateResetEmail, override: Template{Body: "{% if url %}x{% endif %}"}, wantErr: true},
+		{name: "filter", template: TemplateResetEmail, override: Template{Body: "{{ url | upcase }}"}, wantErr: true},
+		{name: "unclosed", template: TemplateResetEmail, override: Template{Subject: "{{ url"}, wantErr: true},
+		{name: "unknown template", template: "nope", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dd := d
+			if tc.template == TemplateBlockedAccount {
+				dd.URL = ""
+			}
+			e, err := Render(tc.template, tc.override, dd)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("rendered %+v", e)
+				}
+				return
+			}
+			if err != nil || e.Subject != tc.subject || e.To != "a@x.com" {
+				t.Fatalf("%+v %v", e, err)
+			}
+			if tc.text != "" && (!strings.Contains(e.Text, tc.text) || e.HTML != "") {
+				t.Fatalf("text %q, html %q", e.Text, e.HTML)
+			}
+			if tc.html != "" && (!strings.Contains(e.HTML, tc.html) || e.Text != "") {
+				t.Fatalf("html %q, text %q", e.HTML, e.Text)
+			}
+		})
 	}
-	if _, err := Render(TemplateResetEmail, Template{Body: "{{.Nope}}"}, Data{}); err == nil {
-		t.Error("an unknown field rendered")
+	// gatehouse's own texts use only the variables Data has.
+	known := d.vars()
+	known["unblock"] = ""
+	for name, tpl := range defaults {
+		for _, text := range []string{tpl.Subject, tpl.Body} {
+			for _, m := range regexp.MustCompile(`\{\{(.*?)\}\}`).FindAllStringSubmatch(text, -1) {
+				if _, ok := known[strings.TrimSpace(m[1])]; !ok {
+					t.Errorf("%s uses an unknown variable %q", name, m[0])
+				}
+			}
+		}
 	}
-	if err := Check(Template{Body: "{{.URL"}); err == nil {
+	if err := Check("{{ url"); err == nil {
 		t.Error("a broken template passed Check")
 	}
-	if _, err := Render("nope", Template{}, Data{}); err == nil {
-		t.Error("an unknown template rendered")
+	if got := SMSText("Code: @@password@@ for {{ application.name }}", d); got != "Code: 123456 for App" {
+		t.Errorf("sms text %q", got)
 	}
 }
 

@@ -57,7 +57,7 @@ type Grant interface {
 
 // GrantEvents are the Auth0 log event types of one grant.
 type GrantEvents struct {
-	Success string // sepft, sertft, seccft
+	Success string // sepft, sertft, seccft; "" for none beside s
 	Failure string // fepft, fertft, feccft: any refusal after client authentication
 	// Login marks grants whose success is also a completed login (s).
 	Login bool

@@ -67,17 +67,29 @@ func ParseRequest(r *http.Request) (*Request, *Error) {
 		return nil, Errorf(http.StatusBadRequest, "invalid_request", "%s", describe(err))
 	}
 	req := FromParams(params)
-	if h := r.Header.Get("Authorization"); h != "" {
-		basic, ok := parseBasic(h)
-		if !ok {
-			return nil, Errorf(http.StatusBadRequest, "invalid_request", "Malformed Authorization header")
-		}
-		if basic != nil && (input.Text(basic.ClientID) != nil || input.Text(basic.ClientSecret) != nil) {
-			return nil, Errorf(http.StatusBadRequest, "invalid_request", "Client credentials in the Authorization header %s", textRule)
-		}
-		req.Basic = basic
+	basic, berr := BasicAuth(r)
+	if berr != nil {
+		return nil, berr
 	}
+	req.Basic = basic
 	return req, nil
+}
+
+// BasicAuth reads client credentials from r's Authorization: Basic
+// header (nil without one), checked as body parameters are.
+func BasicAuth(r *http.Request) (*BasicCredentials, *Error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, nil
+	}
+	basic, ok := parseBasic(h)
+	if !ok {
+		return nil, Errorf(http.StatusBadRequest, "invalid_request", "Malformed Authorization header")
+	}
+	if basic != nil && (input.Text(basic.ClientID) != nil || input.Text(basic.ClientSecret) != nil) {
+		return nil, Errorf(http.StatusBadRequest, "invalid_request", "Client credentials in the Authorization header %s", textRule)
+	}
+	return basic, nil
 }
 
 // textRule ends the description of a refused text parameter.

@@ -291,8 +291,10 @@ func (h *Handler) emit(ctx context.Context, t *trip, err error) {
 			e.Type = events.SuccessLogin
 			h.Hooks.Events.Emit(ctx, e)
 		}
-		e.Type = types.Success
-		h.Hooks.Events.Emit(ctx, e)
+		if types.Success != "" { // a grant Auth0 logs only as s
+			e.Type = types.Success
+			h.Hooks.Events.Emit(ctx, e)
+		}
 		return
 	}
 	oe := AsError(err)

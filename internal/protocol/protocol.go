@@ -18,6 +18,8 @@ const (
 	GrantMFAOTP          = "http://auth0.com/oauth/grant-type/mfa-otp"
 	GrantMFAOOB          = "http://auth0.com/oauth/grant-type/mfa-oob"
 	GrantMFARecoveryCode = "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+	// GrantPasswordlessOTP logs in with a code /passwordless/start sent.
+	GrantPasswordlessOTP = "http://auth0.com/oauth/grant-type/passwordless/otp"
 )
 
 // Values of an access token's gty claim. Auth0 writes the grant type, except

@@ -185,7 +185,7 @@ func (h *Handler) SendEnrollment(ctx context.Context, to, link string) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		defer cancel()
 		if err := h.sendEmail(ctx, notify.TemplateEnrollmentEmail, notify.Data{Email: to, URL: link,
-			TTL: int(tenant.DefaultTicketTTL / time.Minute)}); err != nil {
+			TTL: int(tenant.DefaultTicketTTL / time.Minute)}, nil); err != nil {
 			h.Logger.ErrorContext(ctx, "enrolment email not sent", slog.Any("err", err))
 		}
 	}()

@@ -59,6 +59,11 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.writeDBError(w, r, asBodyError(badBody("Missing required property: connection")))
 		return
 	}
+	if err := h.takeAll(ctx, bucket{"reset-ip|" + oauth.ClientIP(ctx), limitResetPerIP},
+		bucket{"reset-email|" + email, limitResetPerEmail}); err != nil {
+		h.writeDBError(w, r, err)
+		return
+	}
 	client, conn, err := h.Tenant.SignupConnection(ctx, params["client_id"], connName)
 	if err != nil {
 		h.emit(ctx, events.Event{Type: events.FailedChangePasswordRequest, ClientID: params["client_id"], UserName: email,
@@ -96,19 +101,24 @@ func (h *Handler) sendReset(ctx context.Context, user *store.User, link string) 
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	if err := h.sendEmail(ctx, notify.TemplateResetEmail, notify.Data{Email: user.Email, URL: link,
-		TTL: int(tenant.DefaultTicketTTL / time.Minute)}); err != nil {
+		TTL: int(tenant.DefaultTicketTTL / time.Minute)}, nil); err != nil {
 		h.Logger.ErrorContext(ctx, "reset email not sent", slog.String("user_id", user.UserID), slog.Any("err", err))
 	}
 }
 
-// sendEmail renders template name for the tenant and sends it.
-func (h *Handler) sendEmail(ctx context.Context, name string, d notify.Data) error {
+// sendEmail renders template name for the tenant and sends it. own, when
+// not nil, is the text to use instead of the tenant's email template.
+func (h *Handler) sendEmail(ctx context.Context, name string, d notify.Data, own *notify.Template) error {
 	ts, err := h.Store.GetTenantSettings(ctx)
 	if err != nil {
 		return err
 	}
 	d.Tenant = h.tenantName(ts)
-	msg, err := notify.Render(name, emailTemplate(ts, name), d)
+	override := emailTemplate(ts, name)
+	if own != nil {
+		override = *own
+	}
+	msg, err := notify.Render(name, override, d)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/events"
@@ -67,6 +68,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /"+tenant.VerifyPath, h.verifyEmail)
 	mux.HandleFunc("GET /"+tenant.GuardianEnrollPath, h.enrollPage)
 	mux.HandleFunc("POST /"+tenant.GuardianEnrollPath, h.enrollSubmit)
+	mux.HandleFunc("POST /passwordless/start", h.passwordlessStart)
 }
 
 // dbError is the error shape of the /dbconnections endpoints:
@@ -90,6 +92,9 @@ func (h *Handler) writeDBError(w http.ResponseWriter, r *http.Request, err error
 	}
 	h.Logger.LogAttrs(r.Context(), level, "self-service request refused", slog.String("path", r.URL.Path),
 		slog.String("error", body.Code), slog.Int("status", body.StatusCode), slog.Any("cause", err))
+	if oe := (*oauth.Error)(nil); errors.As(err, &oe) && oe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(oe.RetryAfter))
+	}
 	writeJSON(w, body.StatusCode, body)
 }
 
@@ -130,7 +135,10 @@ func dbErrorBody(err error) dbError {
 		return dbError{Name: name, Code: te.Code, Description: te.Message, StatusCode: status}
 	case errors.As(err, &oe):
 		name := "BadRequestError"
-		if oe.Status >= 500 {
+		switch {
+		case oe.Status == http.StatusTooManyRequests:
+			name = "TooManyRequestsError"
+		case oe.Status >= 500:
 			name = "InternalServerError"
 		}
 		return dbError{Name: name, Code: oe.Code, Description: oe.Description, StatusCode: oe.Status}

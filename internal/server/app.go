@@ -490,6 +490,7 @@ func (a *App) routes() http.Handler {
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFAOTP},
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFAOOB},
 		&grants.MFAGrant{MFA: secondFactor, Kind: protocol.GrantMFARecoveryCode},
+		&grants.Passwordless{Store: a.Store, Users: a.domain(), CodeKey: a.codeKey, Issuer: a.Config.Issuer, Now: a.now},
 	)
 	token.Observe = a.Metrics.ObserveToken
 	a.Jobs = &jobs.Service{Store: a.Store, Tenant: a.domain(), Now: a.now, Logger: a.Log, MaxUpload: a.Config.ImportMaxBytes, Admins: a.admins()}
@@ -538,6 +539,7 @@ func (a *App) routes() http.Handler {
 	for path, allow := range map[string]string{
 		"/oauth/token": "POST", "/oauth/revoke": "POST", "/userinfo": "GET, POST", "/healthz": "GET",
 		"/dbconnections/signup":             "POST",
+		"/passwordless/start":               "POST",
 		"/.well-known/openid-configuration": "GET", "/.well-known/jwks.json": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

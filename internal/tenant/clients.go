@@ -125,7 +125,7 @@ func knownGrantType(g string) bool {
 		"http://auth0.com/oauth/grant-type/mfa-oob",
 		"http://auth0.com/oauth/grant-type/mfa-otp",
 		"http://auth0.com/oauth/grant-type/mfa-recovery-code",
-		"http://auth0.com/oauth/grant-type/passwordless/otp",
+		protocol.GrantPasswordlessOTP,
 		"urn:ietf:params:oauth:grant-type:device_code",
 		"urn:ietf:params:oauth:grant-type:token-exchange",
 		"http://auth0.com/oauth/legacy/grant-type/ro",

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/directory/ad"
 	"github.com/gatehouse/gatehouse/internal/directory/customdb"
 	"github.com/gatehouse/gatehouse/internal/directory/database"
+	"github.com/gatehouse/gatehouse/internal/directory/passwordless"
 	"github.com/gatehouse/gatehouse/internal/directory/waad"
 	"github.com/gatehouse/gatehouse/internal/passwords"
 	"github.com/gatehouse/gatehouse/internal/scripts"
@@ -29,8 +30,9 @@ type Config struct {
 }
 
 // New returns the registry of every built-in strategy: "auth0" (database,
-// with custom database scripts when a sandbox is given), "ad" (AD/LDAP) and
-// "waad" (Azure AD or another OpenID provider over its password grant).
+// with custom database scripts when a sandbox is given), "ad" (AD/LDAP),
+// "waad" (Azure AD or another OpenID provider over its password grant),
+// and the passwordless "email" and "sms".
 func New(c Config) directory.Registry {
 	db := &database.Strategy{Users: c.Users, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger}
 	var auth0 directory.Strategy = db
@@ -38,5 +40,6 @@ func New(c Config) directory.Registry {
 		auth0 = &customdb.Strategy{Strategy: db, Users: c.Users, Sandbox: c.Sandbox, Hasher: c.Hasher, Limit: c.Limit, Logger: c.Logger}
 	}
 	return directory.NewRegistry(auth0, &ad.Strategy{Users: c.Users, Logger: c.Logger},
-		&waad.Strategy{Users: c.Users, Logger: c.Logger})
+		&waad.Strategy{Users: c.Users, Logger: c.Logger},
+		passwordless.Strategy{Kind: passwordless.Email}, passwordless.Strategy{Kind: passwordless.SMS})
 }

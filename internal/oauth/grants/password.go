@@ -63,14 +63,35 @@ func (g *Password) Check(ctx context.Context, req *oauth.Request, client *store.
 	if !conn.EnabledFor(client.ClientID) {
 		return nil, oauth.Errorf(http.StatusForbidden, "unauthorized_client", "the connection is not enabled")
 	}
-	api, err := apis{g.Store, g.Issuer + "userinfo", g.Issuer + "mfa/"}.resolve(ctx, req.Audience, tenant)
+	ls, err := userLogin(ctx, g.Store, g.Issuer, req, client, tenant)
 	if err != nil {
 		return nil, err
+	}
+	return &passwordExchange{
+		g: g, login: ls, conn: conn, password: req.Password,
+		attempt: &oauth.Attempt{GrantType: req.GrantType, Client: client, Connection: conn, Username: req.Username, Password: req.Password},
+	}, nil
+}
+
+// login is what a user's login grants: the API and scopes, and whether a
+// refresh token may be issued.
+type login struct {
+	client  *store.Client
+	api     *store.ResourceServer
+	scopes  []string
+	offline bool
+}
+
+// userLogin resolves the audience and the scopes of a user's login.
+func userLogin(ctx context.Context, st store.Store, issuer string, req *oauth.Request, client *store.Client, tenant *store.TenantSettings) (login, error) {
+	api, err := apis{st, issuer + "userinfo", issuer + "mfa/"}.resolve(ctx, req.Audience, tenant)
+	if err != nil {
+		return login{}, err
 	}
 	if api != nil && api.IsSystem {
 		// A user token for the Management API would carry every management
 		// scope under the "no API scope asked" rule.
-		return nil, oauth.Errorf(http.StatusForbidden, "access_denied", "The Management API does not accept user tokens")
+		return login{}, oauth.Errorf(http.StatusForbidden, "access_denied", "The Management API does not accept user tokens")
 	}
 	var apiScopes []string
 	if api != nil {
@@ -81,10 +102,26 @@ func (g *Password) Check(ctx context.Context, req *oauth.Request, client *store.
 	if offline {
 		scopes = append(scopes, "offline_access")
 	}
-	return &passwordExchange{
-		g: g, client: client, conn: conn, api: api, scopes: scopes, offline: offline, password: req.Password,
-		attempt: &oauth.Attempt{GrantType: req.GrantType, Client: client, Connection: conn, Username: req.Username, Password: req.Password},
-	}, nil
+	return login{client: client, api: api, scopes: scopes, offline: offline}, nil
+}
+
+// commit records a completed login, with the new refresh family when
+// offline access was granted (and post-login left it in the scopes), in
+// one write.
+func (l login) commit(ctx context.Context, st store.Store, now time.Time, auth *oauth.Authorization, a *oauth.Attempt, rehash string) (string, error) {
+	var family *store.RefreshFamily
+	var token string
+	if l.offline && slices.Contains(auth.Scopes, "offline_access") {
+		family, token = newFamily(l.client, auth, oauth.ClientIP(ctx), a.UserAgent, now)
+	}
+	err := st.RecordLogin(ctx, store.Login{
+		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: rehash, Family: family,
+		ResetCounter: a.ResetCounter,
+	})
+	if err != nil {
+		return "", oauth.ErrServer.WithCause(fmt.Errorf("record login: %w", err))
+	}
+	return token, nil
 }
 
 // connection picks the connection to check the password in (spec §3.2).
@@ -117,12 +154,9 @@ func (g *Password) connection(ctx context.Context, req *oauth.Request, tenant *s
 // records the login ("login completed": count, time, IP, a rehashed
 // password, the new refresh family) in one write.
 type passwordExchange struct {
-	g        *Password
-	client   *store.Client
+	g *Password
+	login
 	conn     *store.Connection
-	api      *store.ResourceServer
-	scopes   []string
-	offline  bool // a refresh token may be issued
 	password string
 	attempt  *oauth.Attempt
 
@@ -170,21 +204,7 @@ func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorizati
 	}, nil
 }
 
-// Commit records the login, with the new refresh family when offline
-// access was granted (and post-login left it in the scopes).
+// Commit records the login.
 func (x *passwordExchange) Commit(ctx context.Context, auth *oauth.Authorization) (string, error) {
-	now := x.g.Now()
-	var family *store.RefreshFamily
-	var token string
-	if x.offline && slices.Contains(auth.Scopes, "offline_access") {
-		family, token = newFamily(x.client, auth, oauth.ClientIP(ctx), x.attempt.UserAgent, now)
-	}
-	err := x.g.Store.RecordLogin(ctx, store.Login{
-		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: x.rehash, Family: family,
-		ResetCounter: x.attempt.ResetCounter,
-	})
-	if err != nil {
-		return "", oauth.ErrServer.WithCause(fmt.Errorf("record login: %w", err))
-	}
-	return token, nil
+	return x.login.commit(ctx, x.g.Store, x.g.Now(), auth, x.attempt, x.rehash)
 }

@@ -83,19 +83,29 @@ func (s *Server) Messages() []Message {
 // including those already there.
 func (s *Server) Wait(t testing.TB, rcpt string, timeout time.Duration) Message {
 	t.Helper()
+	return s.WaitN(t, rcpt, 1, timeout)
+}
+
+// WaitN returns the n-th message (from 1) to rcpt that arrives within
+// timeout, including those already there.
+func (s *Server) WaitN(t testing.TB, rcpt string, n int, timeout time.Duration) Message {
+	t.Helper()
 	deadline := time.After(timeout)
 	for {
+		seen := 0
 		for _, m := range s.Messages() {
 			for _, to := range m.To {
 				if strings.EqualFold(to, rcpt) {
-					return m
+					if seen++; seen == n {
+						return m
+					}
 				}
 			}
 		}
 		select {
 		case <-s.arrived:
 		case <-deadline:
-			t.Fatalf("no message to %s within %s (have %d)", rcpt, timeout, len(s.Messages()))
+			t.Fatalf("no message %d to %s within %s (have %d)", n, rcpt, timeout, len(s.Messages()))
 		}
 	}
 }
