@@ -190,6 +190,11 @@ func routes() []route {
 
 		{"POST /api/v2/tickets/password-change", []string{"create:user_tickets"}, (*handler).passwordChangeTicket},
 		{"POST /api/v2/tickets/email-verification", []string{"create:user_tickets"}, (*handler).emailVerificationTicket},
+
+		{"POST /api/v2/email-templates", []string{"create:email_templates"}, (*handler).createEmailTemplate},
+		{"GET /api/v2/email-templates/{name}", []string{"read:email_templates"}, (*handler).getEmailTemplate},
+		{"PATCH /api/v2/email-templates/{name}", []string{"update:email_templates"}, (*handler).updateEmailTemplate},
+		{"PUT /api/v2/email-templates/{name}", []string{"update:email_templates"}, (*handler).putEmailTemplate},
 		{"GET /api/v2/attack-protection/brute-force-protection", []string{"read:attack_protection"}, (*handler).getBruteForce},
 		{"PATCH /api/v2/attack-protection/brute-force-protection", []string{"update:attack_protection"}, (*handler).updateBruteForce},
 		{"GET /api/v2/attack-protection/suspicious-ip-throttling", []string{"read:attack_protection"}, (*handler).getSuspiciousIP},

@@ -82,13 +82,23 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		ev.UserID = user.UserID
-		link, _, err := h.Tenant.CreateTicket(ctx, store.TicketPasswordChange, &tenant.TicketInput{UserID: user.UserID, ClientID: client.ClientID})
+		in := &tenant.TicketInput{UserID: user.UserID, ClientID: client.ClientID}
+		ttl := tenant.DefaultTicketTTL
+		if _, t := tenant.EmailOverride(ctx, h.Store, notify.TemplateResetEmail); t != nil {
+			// The tenant's reset_email decides where the page sends the
+			// user and how long its link lives.
+			in.ResultURL, in.IncludeEmailInRedirect, in.TTLSec = t.ResultURL, t.IncludeEmailInRedirect, t.URLLifetimeInSeconds
+			if t.URLLifetimeInSeconds > 0 {
+				ttl = time.Duration(t.URLLifetimeInSeconds) * time.Second
+			}
+		}
+		link, _, err := h.Tenant.CreateTicket(ctx, store.TicketPasswordChange, in)
 		if err != nil {
 			h.writeDBError(w, r, err)
 			return
 		}
 		// Deliver after answering: the answer takes as long either way.
-		go h.sendReset(context.WithoutCancel(ctx), user, link)
+		go h.sendReset(context.WithoutCancel(ctx), user, client.Name, link, ttl)
 	}
 	h.emit(ctx, ev)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -97,11 +107,11 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(resetSent))
 }
 
-func (h *Handler) sendReset(ctx context.Context, user *store.User, link string) {
+func (h *Handler) sendReset(ctx context.Context, user *store.User, app, link string, ttl time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	if err := h.sendEmail(ctx, notify.TemplateResetEmail, notify.Data{Email: user.Email, URL: link,
-		TTL: int(tenant.DefaultTicketTTL / time.Minute)}, nil); err != nil {
+	if err := h.sendEmail(ctx, notify.TemplateResetEmail, notify.Data{Email: user.Email, URL: link, Application: app,
+		TTL: int((ttl + time.Minute - 1) / time.Minute)}, nil); err != nil {
 		h.Logger.ErrorContext(ctx, "reset email not sent", slog.String("user_id", user.UserID), slog.Any("err", err))
 	}
 }
@@ -114,7 +124,7 @@ func (h *Handler) sendEmail(ctx context.Context, name string, d notify.Data, own
 		return err
 	}
 	d.Tenant = h.tenantName(ts)
-	override := emailTemplate(ts, name)
+	override, _ := tenant.EmailOverride(ctx, h.Store, name)
 	if own != nil {
 		override = *own
 	}
@@ -374,9 +384,4 @@ func (h *Handler) render(w http.ResponseWriter, status int, p page) {
 	if err := pageTemplate.Execute(w, p); err != nil {
 		h.Logger.Error("render page", slog.Any("err", err))
 	}
-}
-
-// emailTemplate is the tenant's own text for template name, if it set one.
-func emailTemplate(ts *store.TenantSettings, name string) notify.Template {
-	return notify.Template{}
 }

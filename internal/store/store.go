@@ -82,6 +82,7 @@ type Store interface {
 	Jobs
 	UserImports
 	SelfService
+	EmailTemplates
 	Counters
 	Versions
 	Housekeeping

@@ -384,7 +384,8 @@ func (h *Handler) sendCode(ctx context.Context, tx *store.MFATransaction, a *sto
 	}
 	switch a.Kind {
 	case "email":
-		msg, err := notify.Render(notify.TemplateMFACode, notify.Template{}, notify.Data{Tenant: h.Tenant, Email: a.Name, Code: code, TTL: int(codeLifetime / time.Minute)})
+		own, _ := tenant.EmailOverride(ctx, h.MFA.Store, notify.TemplateMFACode)
+		msg, err := notify.Render(notify.TemplateMFACode, own, notify.Data{Tenant: h.Tenant, Email: a.Name, Code: code, TTL: int(codeLifetime / time.Minute)})
 		if err == nil {
 			msg.To = a.Name
 			err = h.Mailer.SendMail(ctx, msg)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Jobs", jobTests()},
 		{"UserImports", userImportTests()},
 		{"SelfService", selfServiceTests()},
+		{"EmailTemplates", emailTemplateTests()},
 		{"Counters", counterTests()},
 		{"HotPathWrites", writeTests()},
 		{"Contract", contractTests()},

@@ -90,6 +90,7 @@ type Store struct {
 	mfaTxs          *table[store.MFATransaction]
 	jobs            *table[store.Job]
 	tickets         *table[store.Ticket]
+	emailTemplates  *table[store.EmailTemplate]
 	// lastBucketPrune is when UpdateRateBucket last deleted expired buckets
 	// (Unix microseconds).
 	lastBucketPrune atomic.Int64
@@ -344,4 +345,5 @@ func (s *Store) initTables() {
 	s.authenticators = authenticatorTable(s)
 	s.mfaTxs = mfaTransactionTable(s)
 	s.tickets = ticketTable(s)
+	s.emailTemplates = emailTemplateTable(s)
 }
