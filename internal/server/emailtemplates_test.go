@@ -22,8 +22,8 @@ func TestEmailTemplates(t *testing.T) {
 	e.API("GET", "/email-templates/no_such_template", nil, 400)
 	e.API("POST", "/email-templates", map[string]any{"template": "reset_email", "body": "x"}, 400)
 	full := map[string]any{"template": "reset_email", "syntax": "liquid", "enabled": false, "from": "{{ application.name }} <help@example.com>",
-		"subject": "Password help for {{ friendly_name }}",
-		"body":    `<html><body><p>Hello {{ user.email }}, {{ application.name }} at {{ friendly_name }}:</p><a href="{{ url }}">reset</a></body></html>`,
+		"subject":   "Password help for {{ friendly_name }}",
+		"body":      `<html><body><p>Hello {{ user.email }}, {{ application.name }} at {{ friendly_name }}:</p><a href="{{ url }}">reset</a></body></html>`,
 		"resultUrl": "https://app.example.com/after-reset", "urlLifetimeInSeconds": 600}
 	created := e.API("POST", "/email-templates", full, 201)
 	if created["template"] != "reset_email" || created["enabled"] != false || created["urlLifetimeInSeconds"] != float64(600) {
