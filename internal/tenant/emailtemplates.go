@@ -24,8 +24,8 @@ type EmailTemplateInput struct {
 }
 
 // EmailTemplateNames are the template names Auth0's Management API knows.
-// gatehouse sends reset_email, verify_email, blocked_account and
-// mfa_oob_code; the others are stored for tools that manage them all.
+// gatehouse's messages use reset_email, mfa_oob_code and
+// enrollment_email; the others are stored for tools that manage them all.
 var EmailTemplateNames = []string{
 	"verify_email", "verify_email_by_code", "reset_email", "reset_email_by_code", "welcome_email",
 	"blocked_account", "stolen_credentials", "enrollment_email", "mfa_oob_code", "user_invitation",
