@@ -1,6 +1,7 @@
 package selfservice
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -44,6 +45,49 @@ func TestParseSignup(t *testing.T) {
 	}
 	for _, bad := range []string{`{"email":1}`, `{"a":"b"} {}`, `{"email":"a","email":"b"}`, `{"user_metadata":[]}`, "{\"email\":\"\\u0000\"}"} {
 		if _, err := ParseSignup("application/json", []byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// FuzzParseStart: any /passwordless/start body gives a StartInput or an
+// error, never a panic; what it accepts is text without NUL, and
+// authParams stays within its bound.
+func FuzzParseStart(f *testing.F) {
+	for _, s := range []string{
+		`{"client_id":"c","connection":"email","email":"a@b.c","send":"code","authParams":{"scope":"openid","state":"x"}}`,
+		`{"connection":"sms","phone_number":"+15550100"}`,
+		`{"authParams":null}`, `{"authParams":[1]}`, `{"email":{"a":1}}`, `{"email":"a","email":"b"}`,
+		`[]`, `null`, "{\"email\":\"\\u0000\"}", `{"a":"b"} {}`,
+	} {
+		f.Add("application/json", []byte(s))
+	}
+	f.Add("application/x-www-form-urlencoded", []byte("connection=email&email=a%40b.c&send=code"))
+	f.Add("text/plain", []byte("x"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		in, err := ParseStart(ct, body)
+		if err != nil {
+			return
+		}
+		for k, v := range in.Params {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				t.Fatalf("accepted %q=%q", k, v)
+			}
+		}
+		if len(in.AuthParams) > maxAuthParams {
+			t.Fatalf("%d authParams", len(in.AuthParams))
+		}
+	})
+}
+
+func TestParseStart(t *testing.T) {
+	t.Parallel()
+	in, err := ParseStart("application/json", []byte(`{"client_id":"c","connection":"email","email":"a@b.c","send":"code","authParams":{"scope":"openid"}}`))
+	if err != nil || in.Params["connection"] != "email" || in.Params["email"] != "a@b.c" || in.AuthParams["scope"] != "openid" {
+		t.Fatalf("%+v %v", in, err)
+	}
+	for _, bad := range []string{`{"email":1}`, `{"authParams":"x"}`, `{"authParams":null}`, `{"a":"b"} {}`, `{"email":"a","email":"b"}`, "{\"email\":\"\\u0000\"}", `[]`} {
+		if _, err := ParseStart("application/json", []byte(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}
