@@ -99,7 +99,10 @@ func TestCodes(t *testing.T) {
 		bytes.Equal(Hash(key, rec, "123456"), Hash([]byte("other"), rec, "123456")) || bytes.Equal(Hash(key, rec, "1"), Hash(key, RecordID(conn, "x@b.c"), "1")) {
 		t.Error("hashes do not separate codes, keys and records")
 	}
-	if UserIDPart(conn, "+15550100999") != UserIDPart(conn, "+15550100999") || len(UserIDPart(conn, "+1")) != 24 {
-		t.Error("sms user ids are not stable 24-hex ids")
+	if id := UserIDPart(conn, "+15550100999"); len(id) != 24 || strings.Trim(id, "0123456789abcdef") != "" {
+		t.Errorf("sms user id %q is not 24 hex digits", id)
+	}
+	if UserIDPart(conn, "+15550100999") == UserIDPart(&store.Connection{ID: "con_2"}, "+15550100999") {
+		t.Error("two connections share an sms user id")
 	}
 }
