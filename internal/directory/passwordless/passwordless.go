@@ -136,17 +136,10 @@ func (s Strategy) Name() string { return s.Kind }
 // ValidateOptions implements directory.Strategy: options are stored as
 // given ({} for none) once they parse.
 func (s Strategy) ValidateOptions(options json.RawMessage) (json.RawMessage, error) {
-	options = bytes.TrimSpace(options)
-	if len(options) == 0 || bytes.Equal(options, []byte("null")) {
-		return json.RawMessage(`{}`), nil
-	}
-	if options[0] != '{' {
-		return nil, &directory.OptionsError{Field: "options", Message: "Expected type object"}
-	}
-	if _, err := ParseOptions(options); err != nil {
-		return nil, err
-	}
-	return options, nil
+	return directory.ValidateObject(options, func(o json.RawMessage) error {
+		_, err := ParseOptions(o)
+		return err
+	})
 }
 
 // Is reports whether conn is a passwordless connection.
