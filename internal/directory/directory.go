@@ -237,3 +237,21 @@ func ValidateObject(options json.RawMessage, check func(json.RawMessage) error) 
 	}
 	return options, nil
 }
+
+// DecodeOptions reads a connection's options document into v: empty or
+// null options leave v as it is; a property of the wrong type is an
+// *OptionsError naming it.
+func DecodeOptions(raw json.RawMessage, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &OptionsError{Field: "options." + te.Field, Message: fmt.Sprintf("options.%s: unexpected type %s", te.Field, te.Value)}
+		}
+		return &OptionsError{Field: "options", Message: "connection options: " + err.Error()}
+	}
+	return nil
+}

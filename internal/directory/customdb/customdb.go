@@ -25,7 +25,6 @@
 package customdb
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,16 +58,8 @@ type Options struct {
 // ParseOptions reads the custom database options of a connection.
 func ParseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return o, nil
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return o, &directory.OptionsError{Field: "options." + te.Field, Message: fmt.Sprintf("options.%s: unexpected type %s", te.Field, te.Value)}
-		}
-		return o, &directory.OptionsError{Field: "options", Message: "connection options: " + err.Error()}
+	if err := directory.DecodeOptions(raw, &o); err != nil {
+		return Options{}, err
 	}
 	return o, nil
 }

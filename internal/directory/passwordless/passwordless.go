@@ -7,7 +7,6 @@
 package passwordless
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -85,17 +84,8 @@ func (o Options) TTL() time.Duration {
 // options are the defaults.
 func ParseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return o, nil
-	}
-	if err := json.Unmarshal(raw, &o); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return Options{}, &directory.OptionsError{Field: "options." + te.Field,
-				Message: fmt.Sprintf("options.%s: wrong type (found %s)", te.Field, te.Value)}
-		}
-		return Options{}, &directory.OptionsError{Field: "options", Message: "connection options: " + err.Error()}
+	if err := directory.DecodeOptions(raw, &o); err != nil {
+		return Options{}, err
 	}
 	if t := o.TOTP; t != nil {
 		if t.Length != 0 && (t.Length < minLength || t.Length > maxLength) {
