@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,3 +114,27 @@ func TestPasswordlessConnectionTemplate(t *testing.T) {
 		t.Errorf("login = %d %v", status, body)
 	}
 }
+
+// TestMFACodeTemplate: an enabled mfa_oob_code template carries the MFA
+// email code.
+func TestMFACodeTemplate(t *testing.T) {
+	t.Parallel()
+	e, mail := mailEnv(t)
+	tn := e.SeedTenant(withMFAGrants)
+	e.API("PUT", "/guardian/factors/email", map[string]any{"enabled": true}, 200)
+	e.API("PUT", "/guardian/policies", []string{"all-applications"}, 200)
+	e.API("PUT", "/email-templates/mfa_oob_code", map[string]any{"template": "mfa_oob_code", "syntax": "liquid", "enabled": true,
+		"from": "", "subject": "Second step", "body": "Type {{ code }} to finish."}, 200)
+	mfaToken, _ := mfaRequired(t, e, tn)
+	status, body := bearerJSON(e, "POST", "/mfa/associate", mfaToken, map[string]any{"authenticator_types": []string{"oob"},
+		"oob_channels": []string{"email"}, "email": "second@example.com"})
+	if status != 200 {
+		t.Fatalf("associate = %d %v", status, body)
+	}
+	m := mail.Wait(t, "second@example.com", 10*time.Second)
+	if text := mailText(t, m); m.Subject != "Second step" || !sixDigitsSentence.MatchString(text) {
+		t.Errorf("message %q %q", m.Subject, text)
+	}
+}
+
+var sixDigitsSentence = regexp.MustCompile(`^Type [0-9]{6} to finish\.\s*$`)
