@@ -2,6 +2,8 @@ package selfservice
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"time"
@@ -84,4 +86,11 @@ func (h *Handler) takeAll(ctx context.Context, buckets ...bucket) error {
 type bucket struct {
 	key   string
 	limit limit
+}
+
+// bucketKey bounds the bucket key of an identifier not yet validated
+// (up to a body's size) to a fixed length.
+func bucketKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:16])
 }

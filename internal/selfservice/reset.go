@@ -60,7 +60,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.takeAll(ctx, bucket{"reset-ip|" + oauth.ClientIP(ctx), limitResetPerIP},
-		bucket{"reset-email|" + email, limitResetPerEmail}); err != nil {
+		bucket{"reset-email|" + bucketKey(email), limitResetPerEmail}); err != nil {
 		h.writeDBError(w, r, err)
 		return
 	}
