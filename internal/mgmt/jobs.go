@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/ids"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -300,4 +301,52 @@ func JobFiles(cfg Config) http.Handler {
 			writeError(w, notFound)
 		}
 	})
+}
+
+// verificationInput is the body of POST /jobs/verification-email.
+type verificationInput struct {
+	UserID   string `json:"user_id"`
+	ClientID string `json:"client_id"`
+	Identity *struct {
+		UserID   string `json:"user_id"`
+		Provider string `json:"provider"`
+	} `json:"identity"`
+	OrganizationID string `json:"organization_id"`
+}
+
+// verificationEmail is POST /api/v2/jobs/verification-email: it mails the
+// user a link that marks their email verified and answers the job, which
+// is complete once the link is made (the mail goes out after the answer).
+func (h *handler) verificationEmail(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var in verificationInput
+	if err := decodeObject(r, &in); err != nil {
+		return err
+	}
+	if in.UserID == "" {
+		return invalidBody("Missing required property: user_id")
+	}
+	if in.OrganizationID != "" {
+		return invalidProp("organization_id", "Organizations are not supported")
+	}
+	ctx := r.Context()
+	user, err := h.tenant.GetUser(ctx, in.UserID)
+	if err != nil {
+		return err
+	}
+	if user.Email == "" {
+		return invalidBody("The user does not have an email address.")
+	}
+	if h.cfg.SendVerification == nil {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Message: "No mailer is configured"}
+	}
+	if err := h.cfg.SendVerification(ctx, user, in.ClientID); err != nil {
+		return err
+	}
+	now := h.cfg.Now().UTC()
+	job := &store.Job{ID: "job_" + ids.Alnum(16), Type: store.JobVerificationEmail, Status: store.JobCompleted,
+		CreatedAt: now, HeartbeatAt: now, CompletedAt: now}
+	if err := h.cfg.Store.CreateJob(ctx, job); err != nil {
+		return err
+	}
+	return writeOne(w, r, http.StatusCreated, viewJob(job))
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// SendEnrollment mails an MFA enrolment link (selfservice.Handler's),
 	// off the request; nil: links are not mailed.
 	SendEnrollment func(ctx context.Context, to, link string)
+	// SendVerification mails user a link that verifies their email
+	// (selfservice.Handler's); nil: the endpoint answers 503.
+	SendVerification func(ctx context.Context, user *store.User, clientID string) error
 }
 
 // KeyRotator is what the signing-key endpoints need of the key manager.
@@ -147,6 +150,7 @@ func routes() []route {
 
 		{"POST /api/v2/jobs/users-imports", []string{"create:users"}, (*handler).importUsers},
 		{"POST /api/v2/jobs/users-exports", []string{"read:users"}, (*handler).exportUsers},
+		{"POST /api/v2/jobs/verification-email", []string{"update:users"}, (*handler).verificationEmail},
 		{"GET /api/v2/jobs/{id}", []string{"create:users", "read:users"}, (*handler).getJob},
 		{"GET /api/v2/jobs/{id}/errors", []string{"create:users", "read:users"}, (*handler).getJobErrors},
 

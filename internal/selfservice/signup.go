@@ -186,6 +186,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
+	h.verifyAfterSignup(ctx, u, in.ClientID)
 }
 
 // asBodyError turns a parse failure into the endpoint's 4xx.

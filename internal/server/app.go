@@ -514,6 +514,7 @@ func (a *App) routes() http.Handler {
 		Issuer: a.Config.Issuer, Key: a.codeKey, Now: a.now, Logger: a.Log, Events: hooks.Events,
 		Protection: selfServiceProtection{guard: a.guard, tenant: a.domain(), log: a.Log}, MFA: secondFactor}
 	mgmtConfig.SendEnrollment = self.SendEnrollment
+	mgmtConfig.SendVerification = self.SendVerification
 	management := mgmt.New(mgmtConfig)
 
 	mux := http.NewServeMux()

@@ -18,6 +18,9 @@ const (
 const (
 	JobUsersImport = "users_import"
 	JobUsersExport = "users_export"
+	// JobVerificationEmail records a verification email sent through
+	// the Management API; it is complete when created.
+	JobVerificationEmail = "verification_email"
 )
 
 // Job is a long-running users import or export (Auth0's /api/v2/jobs).
