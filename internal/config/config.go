@@ -144,8 +144,8 @@ var Settings = []Setting{
 	{Name: "database", Env: "GATEHOUSE_DATABASE", Default: "./gatehouse.db", Kind: "string",
 		Usage: "SQLite file (PATH or sqlite:PATH) or postgres:// URL",
 		set:   func(c *Config, v string) error { c.Database = v; return nil }},
-	{Name: "db-max-conns", Env: "GATEHOUSE_DB_MAX_CONNS", Default: "16", Kind: "int",
-		Usage: "PostgreSQL connections this node may open (each node also holds one for LISTEN); keep nodes x (this + 1) under the server's max_connections",
+	{Name: "db-max-conns", Env: "GATEHOUSE_DB_MAX_CONNS", Default: "0", Kind: "int",
+		Usage: "PostgreSQL connections this node may open (0: two per CPU, at least 4; each node also holds one for LISTEN); keep nodes x (this + 1) under the server's max_connections",
 		set:   func(c *Config, v string) error { return scanNumber(v, &c.DBMaxConns) }},
 	{Name: "tls-cert", Env: "GATEHOUSE_TLS_CERT", Kind: "string",
 		Usage: "PEM certificate file: serve HTTPS",
@@ -453,8 +453,8 @@ func (c *Config) finish() error {
 	if c.HashConcurrency < 0 {
 		return errors.New("--hash-concurrency must not be negative")
 	}
-	if c.DBMaxConns < 1 {
-		return fmt.Errorf("--db-max-conns %d: want at least 1", c.DBMaxConns)
+	if c.DBMaxConns < 0 {
+		return fmt.Errorf("--db-max-conns %d: must not be negative", c.DBMaxConns)
 	}
 	if c.HashNice < 0 || c.HashNice > 19 {
 		return fmt.Errorf("--hash-nice %d: want 0 to 19", c.HashNice)

@@ -43,8 +43,12 @@ const (
 // process's lock before failing with SQLITE_BUSY.
 const sqliteBusyTimeout = 5 * time.Second
 
-// postgresMaxConns is the size of a node's PostgreSQL pool.
-const postgresMaxConns = 16
+// postgresMaxConns is the size of a node's PostgreSQL pool unless
+// WithMaxConns sets it: two connections per core, at least four. Each
+// statement is short, so more connections than that only queue inside
+// PostgreSQL: refresh grants at -c 16 on two cores ran 571/s with 4,
+// 556/s with 8, 522/s with 16 and 523/s with 32 (BENCHMARKS.md).
+func postgresMaxConns() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // groupCommitMax bounds the writes one SQLite commit holds, so a batch's
 // transaction stays short for the writes that wait behind it.
@@ -63,7 +67,7 @@ type Store struct {
 	sealer                       store.Sealer
 	now                          func() time.Time
 	sqliteDriver, postgresDriver string
-	// maxConns bounds the PostgreSQL pool (postgresMaxConns when 0).
+	// maxConns bounds the PostgreSQL pool (postgresMaxConns() when 0).
 	maxConns int
 	// noStmtCache opens SQLite without the statement cache (benchmarks
 	// compare the two).
@@ -259,7 +263,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 	// Bounded so several nodes fit in PostgreSQL's default max_connections
 	// (100). No transaction here needs a second connection, so callers
 	// queue instead of deadlocking.
-	n := postgresMaxConns
+	n := postgresMaxConns()
 	if s.maxConns > 0 {
 		n = s.maxConns
 	}
