@@ -260,8 +260,11 @@ func (s *Service) validateOptions(c *store.Connection) error {
 // keepSecrets carries the stored secret options (store.SecretOptionKeys)
 // over into options that leave them out: the Management API never shows
 // them, so a client that reads a connection, changes it and writes it back
-// must not erase them. A secret sent again replaces the stored one; one
-// whose account is left out too (bind_dn, client_id) goes with it.
+// must not erase them. A secret sent again replaces the stored one. A
+// secret is kept only while everything it is bound to stays as it was
+// (secretBinding: its account, and where it is sent): otherwise an update
+// of the directory's url alone would send the stored password to the new
+// server, where whoever may update connections could read it.
 func keepSecrets(options, old json.RawMessage) json.RawMessage {
 	var prev map[string]json.RawMessage
 	if json.Unmarshal(old, &prev) != nil {
@@ -276,7 +279,7 @@ func keepSecrets(options, old json.RawMessage) json.RawMessage {
 		v, had := prev[k]
 		_, has := next[k]
 		_, account := next[secretAccount[k]]
-		if had && !has && account {
+		if had && !has && account && sameOptions(prev, next, secretBinding[k]) {
 			next[k] = v
 			changed = true
 		}
@@ -295,3 +298,31 @@ func keepSecrets(options, old json.RawMessage) json.RawMessage {
 
 // secretAccount names the option each secret option authenticates.
 var secretAccount = map[string]string{"bind_password": "bind_dn", "client_secret": "client_id"}
+
+// secretBinding names the options a stored secret is bound to: the account
+// and every option that decides where the secret is sent.
+var secretBinding = map[string][]string{
+	"bind_password": {"bind_dn", "url"},
+	"client_secret": {"client_id", "tenant_domain", "discovery_url", "token_endpoint"},
+}
+
+// sameOptions tells whether prev and next hold the same value for each
+// key; a key left out, null and "" are the same (no value).
+func sameOptions(prev, next map[string]json.RawMessage, keys []string) bool {
+	value := func(raw json.RawMessage) []byte {
+		var b bytes.Buffer
+		if json.Compact(&b, raw) != nil {
+			return raw
+		}
+		if v := b.Bytes(); !bytes.Equal(v, []byte("null")) && !bytes.Equal(v, []byte(`""`)) {
+			return v
+		}
+		return nil
+	}
+	for _, k := range keys {
+		if !bytes.Equal(value(prev[k]), value(next[k])) {
+			return false
+		}
+	}
+	return true
+}

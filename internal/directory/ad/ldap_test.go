@@ -148,6 +148,22 @@ func TestLDAPBindPasswordNeverShown(t *testing.T) {
 	if status, body := s.login("ann", "ann-pass"); status != 200 {
 		t.Fatalf("login after an update without bind_password: %d %v", status, body)
 	}
+	// Pointed at another server, the stored password is not carried along:
+	// it would be sent there. The update must give it again.
+	moved := map[string]any{}
+	for k, v := range opts {
+		moved[k] = v
+	}
+	moved["url"] = "ldap://127.0.0.1:1"
+	if got := s.e.API("PATCH", "/connections/"+s.id, map[string]any{"options": moved}, 400); !strings.Contains(toJSON(got), "options.bind_password") {
+		t.Fatalf("url changed without the password: %v, want options.bind_password named", got)
+	}
+	moved["bind_password"] = ldaptest.ServicePass
+	moved["url"] = opts["url"]
+	s.e.API("PATCH", "/connections/"+s.id, map[string]any{"options": moved}, 200)
+	if status, body := s.login("ann", "ann-pass"); status != 200 {
+		t.Fatalf("login after the password was given again: %d %v", status, body)
+	}
 	for _, tc := range []struct {
 		name, field string
 		opts        map[string]any
