@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,7 +94,7 @@ func (d *Digests) Round(ctx context.Context) ([]string, error) {
 	now := d.Now()
 	var sent []string
 	for _, p := range digestPeriods {
-		if !contains(br.AdminNotificationFrequency, p.name) {
+		if !slices.Contains(br.AdminNotificationFrequency, p.name) {
 			continue
 		}
 		res, err := d.Store.TakeCounters(ctx, now, store.CounterTake{
@@ -134,7 +135,7 @@ func digestTypes(br store.BreachedPasswordDetection) []string {
 		if st.stage != "" {
 			shields = br.StageShields[st.stage]
 		}
-		if contains(shields, tenant.ShieldAdminNotification) {
+		if slices.Contains(shields, tenant.ShieldAdminNotification) {
 			types = append(types, st.typ)
 		}
 	}
@@ -187,13 +188,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -16,9 +16,16 @@ import (
 // before it returns, so a user without an email or a stale id is an
 // error; the message goes out afterwards.
 func (h *Handler) SendVerification(ctx context.Context, user *store.User, clientID string) error {
+	override, t := tenant.EmailOverride(ctx, h.Store, notify.TemplateVerifyEmail)
+	return h.sendVerification(ctx, user, clientID, override, t)
+}
+
+// sendVerification is SendVerification with the tenant's verify_email
+// template already read (t nil when it has none enabled).
+func (h *Handler) sendVerification(ctx context.Context, user *store.User, clientID string, override notify.Template, t *store.EmailTemplate) error {
 	in := &tenant.TicketInput{UserID: user.UserID, ClientID: clientID}
 	ttl := tenant.DefaultTicketTTL
-	if _, t := tenant.EmailOverride(ctx, h.Store, notify.TemplateVerifyEmail); t != nil {
+	if t != nil {
 		in.ResultURL, in.IncludeEmailInRedirect, in.TTLSec = t.ResultURL, t.IncludeEmailInRedirect, t.URLLifetimeInSeconds
 		if t.URLLifetimeInSeconds > 0 {
 			ttl = time.Duration(t.URLLifetimeInSeconds) * time.Second
@@ -32,7 +39,7 @@ func (h *Handler) SendVerification(ctx context.Context, user *store.User, client
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		defer cancel()
 		if err := h.sendEmail(ctx, notify.TemplateVerifyEmail, notify.Data{Email: u.Email, URL: link,
-			TTL: int((ttl + time.Minute - 1) / time.Minute)}, nil); err != nil {
+			TTL: int((ttl + time.Minute - 1) / time.Minute)}, &override); err != nil {
 			h.Logger.ErrorContext(ctx, "verification email not sent", slog.String("user_id", u.UserID), slog.Any("err", err))
 		}
 	}()
@@ -47,10 +54,11 @@ func (h *Handler) verifyAfterSignup(ctx context.Context, u *store.User, clientID
 	if u.Email == "" || u.EmailVerified {
 		return
 	}
-	if _, t := tenant.EmailOverride(ctx, h.Store, notify.TemplateVerifyEmail); t == nil {
+	override, t := tenant.EmailOverride(ctx, h.Store, notify.TemplateVerifyEmail)
+	if t == nil {
 		return
 	}
-	if err := h.SendVerification(context.WithoutCancel(ctx), u, clientID); err != nil {
+	if err := h.sendVerification(context.WithoutCancel(ctx), u, clientID, override, t); err != nil {
 		h.Logger.ErrorContext(ctx, "verification email after signup", slog.String("user_id", u.UserID), slog.Any("err", err))
 	}
 }
