@@ -238,7 +238,9 @@ type RefreshFamilies interface {
 	// f.Version (the version f was read at), and then advances f.Version;
 	// otherwise it fails with ErrConflict (ErrNotFound when it is gone).
 	// A writer that loses reads the family again and decides again (the
-	// refresh grant judges its token again), so no update is lost.
+	// refresh grant judges its token again), so no update is lost. Who a
+	// family belongs to (UserID, ClientID, Audience) is fixed when it is
+	// created: a replace keeps the stored ones.
 	ReplaceRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	DeleteRefreshFamily(ctx context.Context, id string) error
 	// DeleteRefreshFamilies deletes every family of (userID, clientID) and, when

@@ -32,6 +32,19 @@ func writeTests() []test {
 			gone := newFamily("rf2", "auth0|1", "c1", "")
 			wantErr(t, s.ReplaceRefreshFamily(ctx(t), gone), store.ErrNotFound)
 		}},
+		{"ReplaceRefreshFamilyKeepsWhoItBelongsTo", func(t *testing.T, s store.Store) {
+			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "https://api/")))
+			f := ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))
+			f.UserID, f.ClientID, f.Audience = "auth0|2", "c2", "https://other/"
+			f.LastIP = "192.0.2.7"
+			must(t, s.ReplaceRefreshFamily(ctx(t), f))
+			got := ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))
+			wantEqual(t, "owner after a replace", []string{got.UserID, got.ClientID, got.Audience, got.LastIP},
+				[]string{"auth0|1", "c1", "https://api/", "192.0.2.7"})
+			if n := ok[int](t)(s.DeleteRefreshFamilies(ctx(t), "auth0|1", "c1", "")); n != 1 {
+				t.Errorf("families of the creating user and client: %d, want 1", n)
+			}
+		}},
 		{"ConcurrentReplacesLetOneWin", func(t *testing.T, s store.Store) {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "")))
 			// Every writer reads the same version before any of them writes.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,5 +218,58 @@ func BenchmarkFamilyRotation(b *testing.B) {
 				b.ReportMetric(1, "commits/op")
 			}
 		})
+	}
+}
+
+// walFramesPerRotation rotates one family n times, one at a time, from an
+// emptied WAL, and returns the WAL frames (pages) each rotation wrote.
+// n stays below the automatic checkpoint (1000 frames), so the WAL only
+// grows.
+func walFramesPerRotation(tb testing.TB, n int) float64 {
+	tb.Helper()
+	dir := tb.TempDir()
+	ctx := context.Background()
+	s := openSQLiteAt(tb, filepath.Join(dir, "g.db"))
+	// A family among others, as in a tenant with many sessions.
+	for i := range 300 {
+		other := &store.RefreshFamily{ID: fmt.Sprintf("other-%d", i), UserID: fmt.Sprintf("auth0|%d", i), ClientID: "bench",
+			Rotating: true, ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.CreateRefreshFamily(ctx, other); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	f := &store.RefreshFamily{ID: "fam", UserID: "auth0|bench", ClientID: "bench", Audience: "https://api.example.com/",
+		Rotating: true, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateRefreshFamily(ctx, f); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		f.Current = [][]byte{[]byte(fmt.Sprint(i))}
+		f.IdleExpiresAt = time.Now().Add(time.Duration(i+1) * time.Minute) // an idle expiry that slides
+		if err := s.ReplaceRefreshFamily(ctx, f); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "g.db-wal"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const walHeader, frameHeader, page = 32, 24, 4096
+	return float64(fi.Size()-walHeader) / (frameHeader + page) / float64(n)
+}
+
+// TestRotationWritesOnlyItsRowAndExpiry: a rotation changes the row and the
+// expiry index, never the (user_id, client_id) index, whose values a
+// family keeps for life. Naming those columns in the UPDATE made it three
+// pages a rotation.
+func TestRotationWritesOnlyItsRowAndExpiry(t *testing.T) {
+	t.Parallel()
+	got := walFramesPerRotation(t, 100)
+	t.Logf("%.2f WAL frames per rotation", got)
+	if got > 2.05 {
+		t.Errorf("%.2f WAL frames per rotation, want 2 (the row's page and the expiry index's)", got)
 	}
 }

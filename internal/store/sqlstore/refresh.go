@@ -71,8 +71,12 @@ func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 // casFamilySQL writes a family back only if its version is still the one
 // it was read at: one statement, no held lock, which is what lets a refresh
 // grant cost one read and one write.
-const casFamilySQL = `UPDATE refresh_families SET user_id = $1, client_id = $2, audience = $3, doc = $4, expires_at = $7,
-	version = version + 1 WHERE id = $5 AND version = $6`
+//
+// A family's user, client and audience are fixed at its creation, so the
+// statement leaves those columns alone: naming an indexed column in SET
+// makes SQLite rewrite its index entry even when the value is the same.
+const casFamilySQL = `UPDATE refresh_families SET doc = $1, expires_at = $2, version = version + 1
+	WHERE id = $3 AND version = $4`
 
 // ReplaceRefreshFamily implements store.RefreshFamilies. On SQLite the
 // write joins the group commit (see groupWriter).
@@ -81,7 +85,7 @@ func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}
-	args := []any{f.UserID, f.ClientID, f.Audience, doc, f.ID, f.Version, familyExpiry(f)}
+	args := []any{doc, familyExpiry(f), f.ID, f.Version}
 	var n int64
 	err = s.grantWrite(ctx, func(ctx context.Context, ex execer) error {
 		res, err := ex.ExecContext(ctx, casFamilySQL, args...)

@@ -17,13 +17,20 @@ import (
 
 func openSQLiteForTest(t testing.TB, opts ...Option) *Store {
 	t.Helper()
+	return openSQLiteAt(t, filepath.Join(t.TempDir(), "g.db"), opts...)
+}
+
+// openSQLiteAt opens a store at path with a throwaway master secret,
+// closed when the test ends.
+func openSQLiteAt(t testing.TB, path string, opts ...Option) *Store {
+	t.Helper()
 	master := make([]byte, 32)
 	rand.Read(master)
 	sealer, err := seal.New(master)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "g.db"), sealer, opts...)
+	s, err := Open(t.Context(), path, sealer, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
