@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/ids"
@@ -28,7 +30,11 @@ type Ceilings struct {
 	Hash   passwords.Algorithm
 	Verify time.Duration // one password verification with the native hash
 	Sign   time.Duration // one RS256 signature, 2048-bit key, PKCS#1 v1.5
-	Write  time.Duration // one durable single-row commit on SQLite
+	// SignAll is the time per signature when every core signs at once
+	// (wall time over signatures made): what the cores really deliver
+	// together, where Sign/Cores assumes they scale perfectly.
+	SignAll time.Duration
+	Write   time.Duration // one durable single-row commit on SQLite
 }
 
 // PasswordRate is the password grant ceiling in requests per second: every
@@ -43,6 +49,17 @@ func (c Ceilings) RefreshRate() float64 {
 	return 1 / (2*c.Sign.Seconds()/float64(c.Cores) + c.Write.Seconds())
 }
 
+// RefreshRateAllCores is RefreshRate with the signatures' cost taken from
+// every core signing at once (SignAll) instead of one signature divided by
+// the cores: the same ceiling, with the machine's own parallel scaling.
+func (c Ceilings) RefreshRateAllCores() float64 {
+	return 1 / (2*c.SignAll.Seconds() + c.Write.Seconds())
+}
+
+// SignScaling is how many signatures the cores make together in the time
+// one core makes one: Cores when they scale perfectly.
+func (c Ceilings) SignScaling() float64 { return c.Sign.Seconds() / c.SignAll.Seconds() }
+
 // ClientCredentialsRate is the client_credentials ceiling: one signature
 // per request, no write.
 func (c Ceilings) ClientCredentialsRate() float64 { return float64(c.Cores) / c.Sign.Seconds() }
@@ -56,6 +73,9 @@ func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, 
 		return c, err
 	}
 	if c.Sign, err = MeasureSign(signN); err != nil {
+		return c, err
+	}
+	if c.SignAll, err = MeasureSignAllCores(signN, c.Cores); err != nil {
 		return c, err
 	}
 	if c.Write, err = MeasureDurableWrite(ctx, dir, writeN); err != nil {
@@ -125,6 +145,42 @@ func MeasureSign(n int) (time.Duration, error) {
 		}
 	}
 	return Median(samples), nil
+}
+
+// MeasureSignAllCores has cores goroutines sign at once, n signatures in
+// all (at least one each), three times, and returns the median of the
+// three runs' wall time per signature.
+func MeasureSignAllCores(n, cores int) (time.Duration, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return 0, fmt.Errorf("sign ceiling: %w", err)
+	}
+	payload := make([]byte, 600)
+	rand.Read(payload)
+	each := max(n/cores, 1)
+	runs := make([]time.Duration, 0, 3)
+	for range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, cores)
+		start := time.Now()
+		for i := range cores {
+			wg.Go(func() {
+				for range each {
+					sum := sha256.Sum256(payload)
+					if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:]); err != nil {
+						errs[i] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return 0, fmt.Errorf("sign ceiling: %w", err)
+		}
+		runs = append(runs, time.Since(start)/time.Duration(each*cores))
+	}
+	return Median(runs), nil
 }
 
 // MeasureDurableWrite returns the median time of n single-row INSERT

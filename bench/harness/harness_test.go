@@ -78,6 +78,49 @@ func TestCeilingsFollowTheIssueFormulas(t *testing.T) {
 	if got := c.ClientCredentialsRate(); !near(got, 2000) {
 		t.Errorf("client_credentials ceiling %.1f, want 2000", got)
 	}
+	// Two cores that together sign 1.6 signatures in one signature's time:
+	// 0.625 ms a signature, so 800/s for the pair of them.
+	c.SignAll = ms(0.625)
+	if got := c.RefreshRateAllCores(); !near(got, 800) {
+		t.Errorf("refresh ceiling with measured scaling %.1f, want 800", got)
+	}
+	if got := c.SignScaling(); math.Abs(got-1.6) > 0.001 {
+		t.Errorf("scaling %.3f, want 1.6", got)
+	}
+}
+
+func TestParseCPUCounters(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, stat string
+		want       time.Duration
+		bad        bool
+	}{
+		{"plain", "123 (gatehouse) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0", 3 * time.Second, false},
+		{"spaces and parentheses in the name", "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0", 30 * time.Millisecond, false},
+		{"no name", "7 R 1", 0, true},
+		{"short", "7 (x) R 1 2", 0, true},
+		{"not a number", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 x 2 0 0", 0, true},
+	} {
+		got, err := parseProcessCPU(c.stat)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("%s: %v, %v; want %v (error %v)", c.name, got, err, c.want, c.bad)
+		}
+	}
+	idle, total, err := parseMachineCPU("cpu  100 5 20 300 10 1 2 3 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	if err != nil || idle != 3100*time.Millisecond || total != 4410*time.Millisecond {
+		t.Errorf("machine: idle %v total %v (%v); want 3.1s and 4.41s", idle, total, err)
+	}
+	if _, _, err := parseMachineCPU("intr 1 2 3\n"); err == nil {
+		t.Error("a /proc/stat without its cpu line parsed")
+	}
+}
+
+func TestMeasureSignAllCores(t *testing.T) {
+	d, err := MeasureSignAllCores(4, 2)
+	if err != nil || d <= 0 {
+		t.Fatalf("%v, %v", d, err)
+	}
 }
 
 func TestParseStatusReadsRSSAndPeak(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Memory is a process's resident set, from /proc/<pid>/status.
@@ -92,4 +93,93 @@ func LoadAverage() (float64, error) {
 		return 0, fmt.Errorf("load average: %w", err)
 	}
 	return v, nil
+}
+
+// CPUTimes is what the machine and two processes spent during a window,
+// read from /proc (Linux only).
+type CPUTimes struct {
+	Server time.Duration // the server process, user and system
+	Client time.Duration // this process (the load generator), user and system
+	Idle   time.Duration // all cores idle or waiting for I/O, summed over cores
+	Total  time.Duration // all cores' time, summed
+}
+
+// ReadCPU reads the cumulative figures; serverPID 0 leaves Server zero.
+// Subtract two readings for a window.
+func ReadCPU(serverPID int) (CPUTimes, error) {
+	var c CPUTimes
+	var err error
+	if serverPID > 0 {
+		if c.Server, err = processCPU(fmt.Sprintf("/proc/%d/stat", serverPID)); err != nil {
+			return c, err
+		}
+	}
+	if c.Client, err = processCPU("/proc/self/stat"); err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return c, fmt.Errorf("read cpu: %w", err)
+	}
+	c.Idle, c.Total, err = parseMachineCPU(string(b))
+	return c, err
+}
+
+// Sub returns c minus an earlier reading.
+func (c CPUTimes) Sub(earlier CPUTimes) CPUTimes {
+	return CPUTimes{Server: c.Server - earlier.Server, Client: c.Client - earlier.Client,
+		Idle: c.Idle - earlier.Idle, Total: c.Total - earlier.Total}
+}
+
+// clockTick is the unit of /proc's CPU counters: USER_HZ, 100 on every
+// Linux architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// processCPU reads utime+stime from a /proc/<pid>/stat file.
+func processCPU(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read cpu: %w", err)
+	}
+	return parseProcessCPU(string(b))
+}
+
+// parseProcessCPU takes utime and stime, the 14th and 15th fields; the
+// command name (field 2) may hold spaces, so fields count from its ')'.
+func parseProcessCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("read cpu: no command name in %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("read cpu: short stat line")
+	}
+	var sum int64
+	for _, s := range f[11:13] { // utime, stime
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read cpu: %w", err)
+		}
+		sum += v
+	}
+	return time.Duration(sum) * clockTick, nil
+}
+
+// parseMachineCPU reads the "cpu" line of /proc/stat: idle is idle plus
+// iowait, total every column up to steal.
+func parseMachineCPU(stat string) (idle, total time.Duration, err error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("read cpu: unexpected /proc/stat line %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("read cpu: %w", err)
+		}
+		total += time.Duration(v[i]) * clockTick
+	}
+	return time.Duration(v[3]+v[4]) * clockTick, total, nil
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // runGrant runs the load o.grant names and prints its report.
-func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harness.TokenClient, tn *harness.Tenant, ceil harness.Ceilings, w io.Writer) error {
+func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harness.TokenClient, tn *harness.Tenant, ceil harness.Ceilings, serverPID int, w io.Writer) error {
 	switch o.grant {
 	case "password":
 		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "password", Workers: repeat(o.workers, passwordWorker(tc, tn))})[0]
@@ -29,9 +29,11 @@ func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harnes
 		if err != nil {
 			return err
 		}
+		window := watchCPU(cfg, serverPID)
 		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "refresh", Workers: workers})[0]
 		printSummary(w, "refresh", o.workers, s)
 		reportRefresh(w, s, ceil)
+		reportCPU(w, s, ceil, serverPID, window())
 	case "mixed":
 		return runMixed(ctx, o, cfg, tc, tn, ceil, w)
 	}
@@ -87,6 +89,52 @@ func reportRefresh(w io.Writer, s harness.Summary, ceil harness.Ceilings) {
 	if s.P50 > 0 {
 		fmt.Fprintf(w, "  p50 / (2 sign + write) = %.2f\n", ratio(s.P50, 2*ceil.Sign+ceil.Write))
 	}
+}
+
+// watchCPU reads the CPU counters when cfg's measured window opens and
+// closes; the function it returns waits for the second reading and gives
+// the window's difference (zero when the run counts requests instead of
+// timing a window, or /proc cannot be read).
+func watchCPU(cfg harness.LoadConfig, serverPID int) func() harness.CPUTimes {
+	if cfg.Count > 0 {
+		return func() harness.CPUTimes { return harness.CPUTimes{} }
+	}
+	done := make(chan harness.CPUTimes, 1)
+	go func() {
+		time.Sleep(cfg.Warmup)
+		first, err := harness.ReadCPU(serverPID)
+		time.Sleep(cfg.Duration)
+		last, err2 := harness.ReadCPU(serverPID)
+		if err != nil || err2 != nil {
+			done <- harness.CPUTimes{}
+			return
+		}
+		done <- last.Sub(first)
+	}()
+	return func() harness.CPUTimes { return <-done }
+}
+
+// reportCPU splits the window's CPU between the server, this load
+// generator and idle cores, per grant, and compares the server's share with
+// the two signatures every refresh grant must make. It also gives the
+// throughput against the ceiling with the cores' measured signing scaling.
+func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID int, c harness.CPUTimes) {
+	if ceil.SignAll > 0 {
+		fmt.Fprintf(w, "  throughput / ceiling with every core signing at once (1 / (2 sign-all + write) = %.0f/s; the cores sign %.2f× one core's rate) = %.2f\n",
+			ceil.RefreshRateAllCores(), ceil.SignScaling(), s.Throughput()/ceil.RefreshRateAllCores())
+	}
+	if c.Total <= 0 || s.OK == 0 {
+		return
+	}
+	per := func(d time.Duration) time.Duration { return d / time.Duration(s.OK) }
+	fmt.Fprintf(w, "  CPU per grant in the window: ")
+	if serverPID > 0 {
+		fmt.Fprintf(w, "server %s (%.2f × two signatures), ", fmtDur(per(c.Server)), ratio(per(c.Server), 2*ceil.Sign))
+		fmt.Fprintf(w, "load generator %s, ", fmtDur(per(c.Client)))
+	} else {
+		fmt.Fprintf(w, "server and load generator in this process %s (%.2f × two signatures), ", fmtDur(per(c.Client)), ratio(per(c.Client), 2*ceil.Sign))
+	}
+	fmt.Fprintf(w, "cores idle %s (%.0f %% of the window)\n", fmtDur(per(c.Idle)), 100*float64(c.Idle)/float64(c.Total))
 }
 
 // passwordWorker sends the tenant's password grant.
@@ -201,8 +249,8 @@ func printSummary(w io.Writer, name string, workers int, s harness.Summary) {
 }
 
 func printCeilings(w io.Writer, c harness.Ceilings) {
-	fmt.Fprintf(w, "ceilings (medians, this run): %s verify %s | RS256 sign %s | durable write %s\n",
-		c.Hash, fmtDur(c.Verify), fmtDur(c.Sign), fmtDur(c.Write))
+	fmt.Fprintf(w, "ceilings (medians, this run): %s verify %s | RS256 sign %s (every core at once: %s a signature) | durable write %s\n",
+		c.Hash, fmtDur(c.Verify), fmtDur(c.Sign), fmtDur(c.SignAll), fmtDur(c.Write))
 	fmt.Fprintf(w, "  password            cores / verify              = %8.1f req/s\n", c.PasswordRate())
 	fmt.Fprintf(w, "  refresh             1 / (2 sign / cores + write) = %8.1f req/s\n", c.RefreshRate())
 	fmt.Fprintf(w, "  client_credentials  cores / sign                = %8.1f req/s\n", c.ClientCredentialsRate())

@@ -223,7 +223,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	tc := &harness.TokenClient{HTTP: hc, URL: target.url, URLs: target.urls}
 	cfg := harness.LoadConfig{Warmup: o.warmup, Duration: o.duration, Count: o.count, Limit: o.limit, Backoff: !o.noBackoff}
-	if err := runGrant(ctx, o, cfg, tc, tn, ceil, stdout); err != nil {
+	if err := runGrant(ctx, o, cfg, tc, tn, ceil, target.pid, stdout); err != nil {
 		return err
 	}
 
