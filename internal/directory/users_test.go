@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 
 // SaveUser on a real SQLite store: the first login creates the user with
 // its identity, a login with the same profile writes nothing, a changed
-// profile is written, and a user_id another connection holds is refused.
+// profile is written; another connection's user of the same id gets the
+// next key, and a profile the store refuses is ErrUserConflict.
 func TestSaveUser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -42,7 +44,10 @@ func TestSaveUser(t *testing.T) {
 			u.Email, u.GivenName, u.Groups = "ann@example.com", given, []string{"staff"}
 		}
 	}
-	u, err := directory.SaveUser(ctx, st, a, "waad|123", "waad", t0, profile("Ann"))
+	keys := func(c *store.Connection, id string) []directory.Key {
+		return []directory.Key{{UserID: "waad|" + id, Provider: "waad", ID: id}, {UserID: "waad|" + c.Name + "|" + id, Provider: "waad", ID: id}}
+	}
+	u, err := directory.SaveUser(ctx, st, a, keys(a, "123"), t0, profile("Ann"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +56,42 @@ func TestSaveUser(t *testing.T) {
 		got.Identities[0] != (store.Identity{Connection: "corp", UserID: "123", Provider: "waad"}) {
 		t.Fatalf("created %+v, stored %+v (%v)", u, got, err)
 	}
-	if u, err := directory.SaveUser(ctx, st, a, "waad|123", "waad", t0.Add(time.Hour), profile("Ann")); err != nil || !u.UpdatedAt.Equal(t0) {
+	if u, err := directory.SaveUser(ctx, st, a, keys(a, "123"), t0.Add(time.Hour), profile("Ann")); err != nil || !u.UpdatedAt.Equal(t0) {
 		t.Errorf("same profile: updated_at %v (%v), want %v (nothing written)", u.UpdatedAt, err, t0)
 	}
-	if u, err := directory.SaveUser(ctx, st, a, "waad|123", "waad", t0.Add(time.Hour), profile("Anne")); err != nil || u.GivenName != "Anne" || !u.UpdatedAt.Equal(t0.Add(time.Hour)) {
+	if u, err := directory.SaveUser(ctx, st, a, keys(a, "123"), t0.Add(time.Hour), profile("Anne")); err != nil || u.GivenName != "Anne" || !u.UpdatedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("changed profile: %+v (%v)", u, err)
 	}
-	if _, err := directory.SaveUser(ctx, st, b, "waad|123", "waad", t0, profile("Ann")); err == nil {
-		t.Error("a user of another connection was handed over")
+
+	// Another connection's user of the same id is not handed the first
+	// one's: it gets the second key, and keeps it.
+	for range 2 {
+		u, err := directory.SaveUser(ctx, st, b, keys(b, "123"), t0, profile("Ann"))
+		if err != nil || u.UserID != "waad|other|123" || u.ConnectionID != b.ID ||
+			u.Identities[0] != (store.Identity{Connection: "other", UserID: "123", Provider: "waad"}) {
+			t.Fatalf("second connection: %+v (%v)", u, err)
+		}
+	}
+	if u, err := st.GetUser(ctx, "waad|123"); err != nil || u.ConnectionID != a.ID || u.GivenName != "Anne" {
+		t.Errorf("the first connection's user changed: %+v (%v)", u, err)
+	}
+	// Only one key, held by another connection: refused, not handed over.
+	if _, err := directory.SaveUser(ctx, st, b, keys(b, "123")[:1], t0, profile("Ann")); !errors.Is(err, directory.ErrUserIDTaken) || !errors.Is(err, directory.ErrUserConflict) {
+		t.Errorf("a user of another connection: %v, want ErrUserIDTaken", err)
+	}
+	// A user_id whose identity is someone else's is not theirs.
+	if _, err := directory.SaveUser(ctx, st, a, []directory.Key{{UserID: "waad|123", Provider: "waad", ID: "456"}}, t0, profile("Ann")); !errors.Is(err, directory.ErrUserIDTaken) {
+		t.Errorf("another identity's user_id: %v, want ErrUserIDTaken", err)
+	}
+	// An email another user of the connection has: a conflict, on create
+	// and on update.
+	if _, err := directory.SaveUser(ctx, st, a, keys(a, "789"), t0, profile("Eve")); !errors.Is(err, directory.ErrUserConflict) {
+		t.Errorf("create with a taken email: %v, want ErrUserConflict", err)
+	}
+	if _, err := directory.SaveUser(ctx, st, a, keys(a, "789"), t0, func(u *store.User) { u.Email = "eve@example.com" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := directory.SaveUser(ctx, st, a, keys(a, "789"), t0, profile("Eve")); !errors.Is(err, directory.ErrUserConflict) {
+		t.Errorf("update to a taken email: %v, want ErrUserConflict", err)
 	}
 }

@@ -527,7 +527,8 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 // save creates the entry's user, or updates the profile of the one stored
 // when the directory changed it.
 func (s *Strategy) save(ctx context.Context, conn *store.Connection, e *ldapdir.Entry) (*store.User, error) {
-	return directory.SaveUser(ctx, s.Users, conn, UserID(conn.Name, e), Name, s.now(), func(u *store.User) {
+	key := directory.Key{UserID: UserID(conn.Name, e), Provider: Name, ID: conn.Name + "|" + entryKey(e)}
+	return directory.SaveUser(ctx, s.Users, conn, []directory.Key{key}, s.now(), func(u *store.User) {
 		u.Email = e.Email
 		u.Username = e.UID
 		u.Name = e.Name

@@ -259,3 +259,49 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Two ad connections in front of the same directory each have their own
+// user for one person ("ad|<connection>|<uid>"), so neither login is
+// refused. A person whose email another stored user of the connection has
+// (an address moved to another entry) is refused with 403 access_denied,
+// never a server error, and the other user stays as they were.
+func TestLDAPTwoConnectionsOneDirectory(t *testing.T) {
+	t.Parallel()
+	s := startLDAP(t, "starttls")
+	s.e.API("POST", "/connections", map[string]any{"name": "corp-ldap-two", "strategy": "ad",
+		"enabled_clients": []string{s.tn.ClientID}, "options": map[string]any{
+			"url": s.dir.URL(), "start_tls": true, "ca_bundle": string(s.dir.CAPEM),
+			"bind_dn": ldaptest.ServiceDN, "bind_password": ldaptest.ServicePass, "base_dn": ldaptest.PeopleDN,
+		}}, 201)
+	for _, realm := range []string{"corp-ldap", "corp-ldap-two", "corp-ldap"} {
+		status, body := s.e.PostForm("/oauth/token", url.Values{
+			"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {realm},
+			"username": {"ann"}, "password": {"ann-pass"}, "scope": {"openid"},
+			"client_id": {s.tn.ClientID}, "client_secret": {s.tn.ClientSecret},
+		})
+		if status != 200 {
+			t.Fatalf("login through %s: %d %v", realm, status, body)
+		}
+	}
+	for _, realm := range []string{"corp-ldap", "corp-ldap-two"} {
+		u := s.e.API("GET", "/users/"+url.PathEscape("ad|"+realm+"|ann"), nil, 200)
+		if id := u["identities"].([]any)[0].(map[string]any); id["connection"] != realm || u["email"] != "ann@corp.example" {
+			t.Errorf("user of %s: %v", realm, u)
+		}
+	}
+
+	// bob takes ann's address in the directory.
+	mod := ldap.NewModifyRequest(people[1].DN(), nil)
+	mod.Replace("mail", []string{"ann@corp.example"})
+	if err := s.admin(t).Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	status, body := s.login("bob", "bob-pass")
+	if status != 403 || body["error"] != "access_denied" || !strings.Contains(body["error_description"].(string), "conflicts") {
+		t.Errorf("login of a person whose email another user has: %d %v, want 403 access_denied", status, body)
+	}
+	s.e.API("GET", "/users/"+url.PathEscape("ad|corp-ldap|bob"), nil, 404)
+	if status, body := s.login("ann", "ann-pass"); status != 200 {
+		t.Errorf("ann after bob's refusal: %d %v", status, body)
+	}
+}

@@ -215,15 +215,25 @@ func (s *Strategy) keep(ctx context.Context, conn *store.Connection, o Options, 
 	if !errors.Is(err, store.ErrConflict) {
 		return nil, fmt.Errorf("directory: create user %s: %w", id, err)
 	}
-	// Known already (a profile copy, or a concurrent first login).
+	// Known already (a profile copy, or a concurrent first login), unless
+	// the conflict is another connection's user of the same id, or
+	// another user's email or username.
 	u, err = s.Users.UpdateUser(ctx, id, func(u *store.User) error {
+		if u.ConnectionID != conn.ID {
+			return fmt.Errorf("%w: %s belongs to connection %s", directory.ErrUserIDTaken, id, u.Connection)
+		}
 		apply(u)
 		if hash != "" && u.PasswordHash == "" {
 			u.PasswordHash = hash
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, directory.ErrUserConflict):
+		return nil, err
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+		return nil, fmt.Errorf("%w: user %s of connection %s: email or username taken", directory.ErrUserConflict, id, conn.Name)
+	case err != nil:
 		return nil, fmt.Errorf("directory: update user %s: %w", id, err)
 	}
 	return u, nil

@@ -166,3 +166,37 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 	}
 	return c
 }
+
+// Two custom database connections whose login scripts name the same
+// user_id (Auth0's advice is to prefix ids per connection; these do not):
+// the second connection's login is refused with 403 access_denied, never a
+// server error, and never hands over the first connection's user.
+func TestScriptUserIDOfAnotherConnection(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t)
+	tn := e.SeedTenant()
+	script := `function login(email, password, callback) {
+  callback(null, { user_id: 'shared-1', email: email });
+}`
+	for _, name := range []string{"legacy-a", "legacy-b"} {
+		e.API("POST", "/connections", map[string]any{"name": name, "strategy": "auth0", "enabled_clients": []string{tn.ClientID},
+			"options": map[string]any{"enabledDatabaseCustomization": true, "customScripts": map[string]string{"login": script}}}, 201)
+	}
+	login := func(realm string) (int, map[string]any) {
+		return e.PostForm("/oauth/token", url.Values{
+			"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {realm},
+			"username": {realm + "@example.com"}, "password": {"whatever 1A!"}, "scope": {"openid"},
+			"client_id": {tn.ClientID}, "client_secret": {tn.ClientSecret},
+		})
+	}
+	if status, body := login("legacy-a"); status != 200 {
+		t.Fatalf("login through legacy-a: %d %v", status, body)
+	}
+	if status, body := login("legacy-b"); status != 403 || body["error"] != "access_denied" {
+		t.Errorf("login through legacy-b of legacy-a's user_id: %d %v, want 403 access_denied", status, body)
+	}
+	u, err := e.App.Store.GetUser(context.Background(), "auth0|shared-1")
+	if err != nil || u.Connection != "legacy-a" || u.Email != "legacy-a@example.com" {
+		t.Errorf("legacy-a's user: %+v (%v)", u, err)
+	}
+}

@@ -386,3 +386,37 @@ func TestWaadUpstreamRequiresMFA(t *testing.T) {
 	}
 	s.down.API("GET", "/users/"+url.PathEscape("waad|"+s.utn.UserID), nil, 404)
 }
+
+// Two waad connections in front of the same provider (two applications of
+// one Azure AD tenant) log in the same upstream user: the first keeps
+// Auth0's "waad|<id>", the second's user is "waad|<connection>|<id>", each
+// in its own connection with the provider's id as its identity, and both
+// ids stay what they are at later logins, whichever connection comes first.
+func TestWaadTwoConnectionsOneProvider(t *testing.T) {
+	t.Parallel()
+	s := startWaad(t)
+	s.down.API("POST", "/connections", map[string]any{"name": "corp-two", "strategy": "waad",
+		"enabled_clients": []string{s.dtn.ClientID},
+		"options": map[string]any{"client_id": s.utn.ClientID, "client_secret": s.utn.ClientSecret,
+			"discovery_url": s.gate.URL() + ".well-known/openid-configuration"}}, 201)
+	want := map[string]string{"corp": "waad|" + s.utn.UserID, "corp-two": "waad|corp-two|" + s.utn.UserID}
+	for round, realms := range [][]string{{"corp", "corp-two"}, {"corp-two", "corp"}} {
+		for _, realm := range realms {
+			status, body := s.login(realm, s.utn.Username, s.utn.Password)
+			if status != 200 {
+				t.Fatalf("round %d, login through %s: %d %v", round, realm, status, body)
+			}
+			if sub := claimsOf(t, body["id_token"].(string))["sub"]; sub != want[realm] {
+				t.Errorf("round %d, login through %s: sub %v, want %s", round, realm, sub, want[realm])
+			}
+		}
+	}
+	for realm, id := range want {
+		u := s.down.API("GET", "/users/"+url.PathEscape(id), nil, 200)
+		ident := u["identities"].([]any)[0].(map[string]any)
+		if ident["connection"] != realm || ident["user_id"] != s.utn.UserID || ident["provider"] != "waad" ||
+			u["logins_count"] != float64(2) || u["email"] != s.utn.Username {
+			t.Errorf("user %s: %v", id, u)
+		}
+	}
+}

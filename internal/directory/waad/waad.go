@@ -4,7 +4,9 @@
 // provider's own Resource Owner Password grant (internal/upstream), verifies
 // the ID token it answers with against the provider's discovery document and
 // JWKS, and creates or updates the user in the store as "waad|<id>" (Azure
-// AD's oid, else the token's sub) with the profile the token carries.
+// AD's oid, else the token's sub; "waad|<connection>|<id>" when another
+// connection holds that id already, see Keys) with the profile the token
+// carries.
 //
 // The upstream is Azure AD by default, found from tenant_domain
 // (https://login.microsoftonline.com/<tenant_domain>/v2.0); discovery_url and
@@ -356,13 +358,27 @@ func (s *Strategy) now() time.Time {
 	return s.Now()
 }
 
-// UserID is the gatehouse user_id of an upstream identity: "waad|" and the
-// oid (unless attr is "sub", or the token has none), else the sub.
-func UserID(attr string, id *upstream.Identity) string {
+// UpstreamID is what the provider calls the user: the oid (unless attr is
+// "sub", or the token has none), else the sub.
+func UpstreamID(attr string, id *upstream.Identity) string {
 	if attr != "sub" && id.OID != "" {
-		return Name + "|" + id.OID
+		return id.OID
 	}
-	return Name + "|" + id.Sub
+	return id.Sub
+}
+
+// Keys are the user_ids an upstream identity may be stored under, in order
+// of preference: Auth0's "waad|<id>", and, for a connection whose user's
+// id another waad connection holds already (a second application of the
+// same Azure AD tenant, two connections to one provider), the id
+// namespaced by the connection's name as ad's are, "waad|<connection>|<id>".
+// Either way the identity's user_id is the provider's id. Whoever stored
+// an id first keeps it, so no stored user's id ever changes.
+func Keys(conn *store.Connection, upstreamID string) []directory.Key {
+	return []directory.Key{
+		{UserID: Name + "|" + upstreamID, Provider: Name, ID: upstreamID},
+		{UserID: Name + "|" + conn.Name + "|" + upstreamID, Provider: Name, ID: upstreamID},
+	}
 }
 
 // Verify implements directory.PasswordVerifier: the provider's password
@@ -391,7 +407,7 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 	case err != nil:
 		return directory.Result{}, false, s.unavailable(ctx, conn, "login", err)
 	}
-	u, err := s.save(ctx, conn, UserID(o.UserIDAttribute, id), id)
+	u, err := s.save(ctx, conn, UpstreamID(o.UserIDAttribute, id), id)
 	if err != nil {
 		return directory.Result{}, false, err
 	}
@@ -400,9 +416,9 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 
 // save creates the identity's user, or updates the profile of the one
 // stored when the provider changed it. Two waad connections whose
-// providers name the same id cannot share the user: the first keeps it.
-func (s *Strategy) save(ctx context.Context, conn *store.Connection, userID string, id *upstream.Identity) (*store.User, error) {
-	return directory.SaveUser(ctx, s.Users, conn, userID, Name, s.now(), func(u *store.User) {
+// providers name the same id never share a user (see Keys).
+func (s *Strategy) save(ctx context.Context, conn *store.Connection, upstreamID string, id *upstream.Identity) (*store.User, error) {
+	return directory.SaveUser(ctx, s.Users, conn, Keys(conn, upstreamID), s.now(), func(u *store.User) {
 		u.Email = id.Email
 		u.EmailVerified = id.Verified
 		u.Name = id.Name

@@ -180,6 +180,13 @@ func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorizati
 		return nil, oauth.Errorf(http.StatusForbidden, "invalid_grant",
 			"The connection %s requires a step the password grant cannot carry, such as multifactor authentication.", x.conn.Name).
 			WithEvent(events.FailedLogin).WithCause(err)
+	case errors.Is(err, directory.ErrUserConflict):
+		// The directory vouched for the user, but the store holds another
+		// user in their place (their email, or their id): not a wrong
+		// password, and nothing the client can fix by retrying.
+		return nil, oauth.Errorf(http.StatusForbidden, "access_denied",
+			"The user of connection %s conflicts with another user (same email, username or id); an administrator must resolve it.", x.conn.Name).
+			WithEvent(events.FailedLogin).WithCause(err)
 	case err != nil:
 		return nil, oauth.ErrServer.WithCause(err)
 	case !ok && res.User != nil:
