@@ -1,5 +1,5 @@
 // Package directory declares what a connection strategy is (Strategy, and
-// the capabilities PasswordVerifier and UserChecker) and holds the
+// the capabilities PasswordVerifier, UserChecker and SessionChecker) and holds the
 // strategies gatehouse serves by name (Registry). Each strategy is its own
 // package (database for "auth0", ad for AD/LDAP, waad for Azure AD); a
 // password check has three outcomes: verified, refused, or failed (so an
@@ -33,6 +33,11 @@ type Result struct {
 	// password, native algorithm); the caller saves it with its other
 	// login-time changes.
 	NewPasswordHash string
+	// Session, when set, is what the strategy keeps for the refresh-token
+	// family this login starts, and is handed back to its SessionChecker
+	// at refresh (an upstream provider's refresh token): a secret, sealed
+	// at rest with the family.
+	Session []byte
 }
 
 // ErrUnsupportedStrategy is returned for connections no verifier serves.
@@ -54,6 +59,11 @@ var (
 	// provider's multifactor authentication). Not counted by brute-force
 	// protection.
 	ErrInteractionRequired = errors.New("directory: the directory needs a step the password grant cannot carry")
+	// ErrSessionRevoked: the directory refused the session a refresh-token
+	// family was started with (an upstream provider refused its refresh
+	// token: the user was disabled, deleted or had their password reset
+	// there). The family can never pass the check again.
+	ErrSessionRevoked = errors.New("directory: the directory refused the user's session")
 )
 
 // Strategy is one connection type as a plug-in ("auth0", "ad", ...): it
@@ -77,6 +87,15 @@ type Strategy interface {
 // when the directory cannot be asked).
 type UserChecker interface {
 	CheckUser(ctx context.Context, conn *store.Connection, user *store.User) error
+}
+
+// SessionChecker is the refresh-time check of a strategy that keeps
+// something per refresh-token family (Result.Session), as Dex's refreshing
+// connectors keep connector data: it returns what to keep from now on (the
+// same session when nothing changed, a rotated upstream token otherwise)
+// or an error as UserChecker's, or ErrSessionRevoked.
+type SessionChecker interface {
+	CheckSession(ctx context.Context, conn *store.Connection, user *store.User, session []byte) ([]byte, error)
 }
 
 // StatusChecker is implemented by strategies whose directory lives
@@ -206,6 +225,16 @@ func (r Registry) CheckUser(ctx context.Context, conn *store.Connection, user *s
 		return c.CheckUser(ctx, conn, user)
 	}
 	return nil
+}
+
+// CheckSession implements SessionChecker: a family with a session of a
+// strategy that checks sessions is checked by it; any other by CheckUser,
+// its session kept as it is.
+func (r Registry) CheckSession(ctx context.Context, conn *store.Connection, user *store.User, session []byte) ([]byte, error) {
+	if c, ok := r[conn.Strategy].(SessionChecker); ok && len(session) > 0 {
+		return c.CheckSession(ctx, conn, user, session)
+	}
+	return session, r.CheckUser(ctx, conn, user)
 }
 
 // Unavailable logs (at level, as msg) a directory that cannot be used and

@@ -437,6 +437,14 @@ func (s storeless) CheckUser(ctx context.Context, conn *store.Connection, user *
 	return s.UserChecker.CheckUser(ctx, conn, user)
 }
 
+// CheckSession forwards to the strategies' session check when they have one.
+func (s storeless) CheckSession(ctx context.Context, conn *store.Connection, user *store.User, session []byte) ([]byte, error) {
+	if sc, ok := s.UserChecker.(directory.SessionChecker); ok && conn.Strategy != database.Name {
+		return sc.CheckSession(ctx, conn, user, session)
+	}
+	return session, s.CheckUser(ctx, conn, user)
+}
+
 // emitter is where the pipeline and the domain layer send Auth0 log
 // events: the one an option set, else the process log; and the tenant's
 // stored log.

@@ -288,6 +288,12 @@ type RefreshFamily struct {
 	LastIP    string `json:"last_ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
 
+	// ConnectorData is what the user's connection keeps for this session
+	// and asks at refresh (a waad connection's upstream refresh token), as
+	// Dex keeps connector data: a secret, sealed at rest by the store and
+	// never shown. Nil for most connections.
+	ConnectorData []byte `json:"-"`
+
 	// Version counts the writes to the family; see ReplaceRefreshFamily.
 	Version int64 `json:"-"`
 }

@@ -38,6 +38,10 @@ var (
 	// ErrUnavailable, since the provider cannot be used, but a caller may
 	// log it louder: it is a misconfiguration or an attack, not an outage.
 	ErrTokenRefused = fmt.Errorf("%w: id_token refused", ErrUnavailable)
+	// ErrRefreshRefused: the provider refused a refresh token (the user was
+	// disabled or deleted there, their password reset, the token revoked
+	// or expired). Only a new login gets a new one.
+	ErrRefreshRefused = errors.New("upstream: refresh token refused")
 )
 
 // Config is one upstream provider.
@@ -55,7 +59,9 @@ type Config struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// Scope asked for; default "openid profile email".
+	// Scope asked for; default "openid profile email offline_access" (a
+	// provider that grants offline_access answers with a refresh token,
+	// which the refresh-time check exchanges).
 	Scope string
 	// Audience, when set, is sent as the audience parameter (Auth0 wants
 	// one for an access token; the ID token does not need it).
@@ -84,6 +90,9 @@ type Identity struct {
 	Nickname   string   // nickname
 	Picture    string   // picture
 	Groups     []string // groups
+	// RefreshToken is the provider's refresh token, when it issued one: a
+	// secret, for Refresh only.
+	RefreshToken string
 }
 
 // Client is safe for concurrent use.
@@ -103,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, errors.New("upstream: issuer (or discovery URL), client_id and client_secret are required")
 	}
 	if cfg.Scope == "" {
-		cfg.Scope = "openid profile email"
+		cfg.Scope = "openid profile email offline_access"
 	}
 	if cfg.GroupsClaim == "" {
 		cfg.GroupsClaim = "groups"
@@ -176,37 +185,20 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 	if c.cfg.Audience != "" {
 		form.Set("audience", c.cfg.Audience)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
+	status, tr, err := c.token(ctx, form)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: token request: %v", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: token response: %v", ErrUnavailable, err)
-	}
-	var tr struct {
-		IDToken    string `json:"id_token"`
-		Error      string `json:"error"`
-		ErrorCodes []int  `json:"error_codes"` // Azure AD's AADSTS numbers
-	}
-	_ = json.Unmarshal(body, &tr)
-	if resp.StatusCode != http.StatusOK {
-		if resp.StatusCode < 500 && interactionRequired(tr.Error, tr.ErrorCodes) {
+	if status != http.StatusOK {
+		if status < 500 && interactionRequired(tr.Error, tr.ErrorCodes) {
 			return nil, ErrInteractionRequired
 		}
 		// invalid_grant is the RFC 6749 answer to wrong credentials (Auth0
 		// and gatehouse send it with 403, Azure AD with 400).
-		if tr.Error == "invalid_grant" && resp.StatusCode < 500 {
+		if tr.Error == "invalid_grant" && status < 500 {
 			return nil, ErrWrongCredentials
 		}
-		return nil, fmt.Errorf("%w: token endpoint answered %d %s", ErrUnavailable, resp.StatusCode, truncate(tr.Error))
+		return nil, fmt.Errorf("%w: token endpoint answered %d %s", ErrUnavailable, status, truncate(tr.Error))
 	}
 	if tr.IDToken == "" {
 		return nil, fmt.Errorf("%w: no id_token in the response (is openid in the scope?)", ErrUnavailable)
@@ -238,7 +230,8 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 		return nil, fmt.Errorf("%w: claims: %v", ErrTokenRefused, err)
 	}
 	id := &Identity{
-		Subject: claims.Subject, Sub: claims.Subject, OID: raw.OID, Email: raw.Email, Name: raw.Name, GivenName: raw.GivenName,
+		RefreshToken: tr.RefreshToken,
+		Subject:      claims.Subject, Sub: claims.Subject, OID: raw.OID, Email: raw.Email, Name: raw.Name, GivenName: raw.GivenName,
 		FamilyName: raw.FamilyName, Nickname: raw.Nickname, Picture: raw.Picture, Groups: groups(all[c.cfg.GroupsClaim]),
 	}
 	if raw.OID != "" {
@@ -257,6 +250,66 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Identit
 		return nil, fmt.Errorf("%w: no subject", ErrTokenRefused)
 	}
 	return id, nil
+}
+
+// tokenResponse is what a token endpoint answers, success or error.
+type tokenResponse struct {
+	IDToken      string `json:"id_token"`
+	RefreshToken string `json:"refresh_token"`
+	Error        string `json:"error"`
+	ErrorCodes   []int  `json:"error_codes"` // Azure AD's AADSTS numbers
+}
+
+// token posts form to the token endpoint and reads its answer; err is
+// ErrUnavailable when there is none.
+func (c *Client) token(ctx context.Context, form url.Values) (int, *tokenResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: token request: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: token response: %v", ErrUnavailable, err)
+	}
+	var tr tokenResponse
+	_ = json.Unmarshal(body, &tr)
+	return resp.StatusCode, &tr, nil
+}
+
+// Refresh exchanges the provider's refresh token, which tells whether the
+// user may still sign in there, and returns the one to keep: the rotated
+// token when the provider rotates, else the same. A refusal (invalid_grant,
+// or Auth0's and gatehouse's unauthorized "user is blocked", with a 4xx)
+// is ErrRefreshRefused; a provider that cannot be asked, answers 5xx or
+// refuses this client (invalid_client: the connection's own mistake, not
+// the user's) is ErrUnavailable. The ID token a refresh may carry is not
+// read: the login's was.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	status, tr, err := c.token(ctx, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refreshToken},
+		"client_id": {c.cfg.ClientID}, "client_secret": {c.cfg.ClientSecret},
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case status == http.StatusOK && tr.RefreshToken != "":
+		return tr.RefreshToken, nil
+	case status == http.StatusOK:
+		return refreshToken, nil
+	case status >= 400 && status < 500 && slices.Contains([]string{"invalid_grant", "unauthorized", "access_denied",
+		"interaction_required", "consent_required", "mfa_required"}, tr.Error):
+		return "", fmt.Errorf("%w: %d %s", ErrRefreshRefused, status, tr.Error)
+	}
+	return "", fmt.Errorf("%w: token endpoint answered %d %s to a refresh", ErrUnavailable, status, truncate(tr.Error))
 }
 
 // Ping reads the discovery document again: the connection's status.

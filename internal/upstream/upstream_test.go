@@ -31,6 +31,14 @@ func TestLoginAgainstAnotherGatehouse(t *testing.T) {
 	if id.Subject != tn.UserID || id.Email != tn.Username || id.GivenName != "Ann" {
 		t.Fatalf("identity = %+v, want %s %s", id, tn.UserID, tn.Username)
 	}
+	// offline_access is asked for: the provider's refresh token comes back,
+	// and exchanging it tells that the user may still sign in.
+	if id.RefreshToken == "" {
+		t.Fatal("no refresh token from a provider that grants offline_access")
+	}
+	if next, err := c.Refresh(ctx, id.RefreshToken); err != nil || next == "" {
+		t.Fatalf("Refresh = %q, %v", next, err)
+	}
 	if _, err := c.Login(ctx, tn.Username, "wrong password"); !errors.Is(err, upstream.ErrWrongCredentials) {
 		t.Fatalf("wrong password: %v", err)
 	}
@@ -162,6 +170,58 @@ func TestRefusals(t *testing.T) {
 			}
 			if _, err := c.Login(context.Background(), "ann", "pw"); !errors.Is(err, tc.want) {
 				t.Errorf("Login = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRefreshAnswers: how Refresh reads a token endpoint's answers to a
+// refresh grant (Azure AD's, Auth0's and gatehouse's shapes).
+func TestRefreshAnswers(t *testing.T) {
+	t.Parallel()
+	idp := testenv.Start(t)
+	tn := idp.SeedTenant()
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		want    string // the token to keep
+		wantErr error
+	}{
+		{"rotated", 200, `{"access_token":"a","refresh_token":"next"}`, "next", nil},
+		{"not rotated", 200, `{"access_token":"a"}`, "old", nil},
+		{"Azure AD: user disabled", 400, `{"error":"invalid_grant","error_codes":[50057]}`, "", upstream.ErrRefreshRefused},
+		{"gatehouse: user deleted", 403, `{"error":"invalid_grant"}`, "", upstream.ErrRefreshRefused},
+		{"gatehouse: user blocked", 401, `{"error":"unauthorized","error_description":"user is blocked"}`, "", upstream.ErrRefreshRefused},
+		{"Azure AD: MFA now required", 400, `{"error":"interaction_required"}`, "", upstream.ErrRefreshRefused},
+		{"the connection's own client refused", 401, `{"error":"invalid_client"}`, "", upstream.ErrUnavailable},
+		{"server error", 500, `{"error":"server_error"}`, "", upstream.ErrUnavailable},
+		{"not JSON", 502, `<html>bad gateway</html>`, "", upstream.ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.PostFormValue("grant_type") != "refresh_token" || r.PostFormValue("refresh_token") != "old" ||
+					r.PostFormValue("client_id") != tn.ClientID || r.PostFormValue("client_secret") != tn.ClientSecret {
+					t.Errorf("refresh request: %v", r.PostForm)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			ctx := context.Background()
+			c, err := upstream.New(ctx, upstream.Config{Issuer: idp.Issuer, TokenURL: srv.URL, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Refresh(ctx, "old")
+			if got != tc.want || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Errorf("Refresh = %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
+			}
+			if errors.Is(tc.wantErr, upstream.ErrRefreshRefused) && errors.Is(err, upstream.ErrUnavailable) {
+				t.Errorf("a refusal is also unavailable: %v", err)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package waad_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -180,7 +181,8 @@ func strs(v any) []string {
 // the mapped profile; a wrong password is invalid_grant; the upstream
 // stopped, or answering 5xx, is 503 temporarily_unavailable (not counted by
 // brute-force protection) and the status endpoint says so; once it is back
-// logins work again; wrong passwords are counted.
+// logins work again, and so do refreshes, which answer 503 meanwhile;
+// wrong passwords are counted.
 func TestWaadLogin(t *testing.T) {
 	t.Parallel()
 	s := startWaad(t)
@@ -240,9 +242,10 @@ func TestWaadLogin(t *testing.T) {
 			}
 		}
 		s.down.API("GET", "/connections/"+s.id+"/status", nil, 404)
-		// No refresh-time check: refresh tokens keep working.
-		if status, body := s.refresh(rt); status != 200 {
-			t.Errorf("refresh while the upstream %s: %d %v", what, status, body)
+		// The refresh-time check cannot ask the upstream: 503, and the
+		// refresh token stays good for later.
+		if status, body := s.refresh(rt); status != 503 || body["error"] != "temporarily_unavailable" {
+			t.Errorf("refresh while the upstream %s: %d %v, want 503 temporarily_unavailable", what, status, body)
 		}
 	}
 	s.gate.Stop()
@@ -250,6 +253,9 @@ func TestWaadLogin(t *testing.T) {
 	s.gate.Start()
 	if status, body := s.login("corp", s.utn.Username, s.utn.Password); status != 200 {
 		t.Fatalf("login once the upstream is back: %d %v", status, body)
+	}
+	if status, body := s.refresh(rt); status != 200 {
+		t.Errorf("refresh once the upstream is back: %d %v", status, body)
 	}
 	s.down.API("GET", "/connections/"+s.id+"/status", nil, 200)
 	s.gate.fail.Store(true)
@@ -418,5 +424,106 @@ func TestWaadTwoConnectionsOneProvider(t *testing.T) {
 			u["logins_count"] != float64(2) || u["email"] != s.utn.Username {
 			t.Errorf("user %s: %v", id, u)
 		}
+	}
+}
+
+// The refresh-time check against a second gatehouse playing the provider:
+// the login keeps the upstream's refresh token (sealed, never in the log);
+// a user blocked or deleted upstream loses refresh (403 invalid_grant, and
+// the family is gone), while another user's refresh keeps working; an
+// upstream that is down answers 503 and logs no one out;
+// user_check_interval_s spares the upstream within the interval; a
+// provider that gives no refresh token leaves refresh unchecked, as before.
+func TestWaadRefreshChecksTheUpstream(t *testing.T) {
+	t.Parallel()
+	s := startWaad(t)
+	users := map[string]string{"ann@example.com": s.utn.UserID} // email → upstream user_id
+	for _, email := range []string{"bob@example.com", "cat@example.com", "dan@example.com"} {
+		u := s.up.API("POST", "/users", map[string]any{"connection": s.utn.Connection, "email": email, "password": s.utn.Password}, 201)
+		users[email] = u["user_id"].(string)
+	}
+	rt := map[string]string{}
+	for email := range users {
+		status, body := s.login("corp", email, s.utn.Password)
+		if status != 200 || body["refresh_token"] == nil {
+			t.Fatalf("login %s: %d %v", email, status, body)
+		}
+		rt[email] = body["refresh_token"].(string)
+	}
+	refresh := func(email string, want int) {
+		t.Helper()
+		status, body := s.refresh(rt[email])
+		if status != want || want == 403 && body["error"] != "invalid_grant" || want == 503 && body["error"] != "temporarily_unavailable" {
+			t.Errorf("refresh of %s: %d %v, want %d", email, status, body, want)
+		}
+	}
+	fams, err := s.down.App.Store.ListRefreshFamilies(context.Background(), "waad|"+users["ann@example.com"], "")
+	if err != nil || len(fams) != 1 || !strings.Contains(string(fams[0].ConnectorData), "refresh_token") {
+		t.Fatalf("ann's family keeps no upstream session: %v (%v)", fams, err)
+	}
+	annFamily := fams[0].ID
+	var sess struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(fams[0].ConnectorData, &sess); err != nil || sess.RefreshToken == "" {
+		t.Fatalf("ann's session: %s (%v)", fams[0].ConnectorData, err)
+	}
+	upstreamRT := sess.RefreshToken
+	for email := range users {
+		refresh(email, 200)
+	}
+
+	// Blocked upstream: the next refresh fails and ends the family.
+	s.up.API("PATCH", "/users/"+url.PathEscape(users["ann@example.com"]), map[string]any{"blocked": true}, 200)
+	refresh("ann@example.com", 403)
+	if _, err := s.down.App.Store.GetRefreshFamily(context.Background(), annFamily); err == nil {
+		t.Errorf("ann's family outlived the upstream's refusal")
+	}
+	s.up.API("PATCH", "/users/"+url.PathEscape(users["ann@example.com"]), map[string]any{"blocked": false}, 200)
+	refresh("ann@example.com", 403) // revoked for good: a new login it takes
+	// Deleted upstream: the same.
+	s.up.API("DELETE", "/users/"+url.PathEscape(users["bob@example.com"]), nil, 204)
+	refresh("bob@example.com", 403)
+	refresh("cat@example.com", 200)
+
+	// The upstream down: 503, nobody logged out.
+	s.gate.Stop()
+	refresh("cat@example.com", 503)
+	s.gate.Start()
+	refresh("cat@example.com", 200)
+
+	// Within user_check_interval_s the upstream is not asked: dan, blocked
+	// upstream just after a check, keeps refreshing until the interval
+	// passes (here: until the interval is set back to 0).
+	s.down.API("PATCH", "/connections/"+s.id, map[string]any{"options": map[string]any{
+		"client_id": s.utn.ClientID, "discovery_url": s.gate.URL() + ".well-known/openid-configuration",
+		"groups_claim": "https://corp.example/groups", "user_check_interval_s": 3600}}, 200)
+	refresh("dan@example.com", 200)
+	s.up.API("PATCH", "/users/"+url.PathEscape(users["dan@example.com"]), map[string]any{"blocked": true}, 200)
+	refresh("dan@example.com", 200)
+	s.down.API("PATCH", "/connections/"+s.id, map[string]any{"options": map[string]any{
+		"client_id": s.utn.ClientID, "discovery_url": s.gate.URL() + ".well-known/openid-configuration",
+		"groups_claim": "https://corp.example/groups", "user_check_interval_s": 0}}, 200)
+	refresh("dan@example.com", 403)
+
+	// The provider's application loses the refresh_token grant: the
+	// provider gives no refresh token, so no session, no check.
+	s.up.API("PATCH", "/clients/"+s.utn.ClientID, map[string]any{
+		"grant_types": []string{"password", "http://auth0.com/oauth/grant-type/password-realm"}}, 200)
+	status, body := s.login("corp", "cat@example.com", s.utn.Password)
+	if status != 200 {
+		t.Fatalf("login without an upstream refresh token: %d %v", status, body)
+	}
+	rt["plain"] = body["refresh_token"].(string)
+	s.gate.Stop()
+	refresh("plain", 200)
+	s.gate.Start()
+
+	log := s.log.String()
+	if !strings.Contains(log, "refused the user's refresh token") {
+		t.Errorf("no log line for the upstream's refusal")
+	}
+	if strings.Contains(log, s.utn.Password) || strings.Contains(log, s.utn.ClientSecret) || strings.Contains(log, upstreamRT) {
+		t.Errorf("the log shows a password, the client secret or the upstream's refresh token")
 	}
 }

@@ -64,6 +64,10 @@ func TestValidateOptions(t *testing.T) {
 		{"discovery with credentials", with("discovery_url", "https://u:p@idp.example.com/x"), "options.discovery_url"},
 		{"token endpoint of another scheme", with("token_endpoint", "ftp://idp.example.com/token"), "options.token_endpoint"},
 		{"token endpoint over http", with("token_endpoint", "http://10.0.0.1/token"), "options.token_endpoint"},
+		{"refresh check interval", with("user_check_interval_s", 3600), ""},
+		{"refresh check interval negative", with("user_check_interval_s", -1), "options.user_check_interval_s"},
+		{"refresh check interval over a day", with("user_check_interval_s", 86401), "options.user_check_interval_s"},
+		{"refresh check interval of the wrong type", with("user_check_interval_s", "1h"), "options.user_check_interval_s"},
 		{"not an object", `["client_id"]`, "options"},
 	}
 	for _, tt := range tests {

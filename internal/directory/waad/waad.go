@@ -15,11 +15,14 @@
 //
 // A refusal of the credentials upstream is a wrong password here; a provider
 // that cannot be reached, answers 5xx or sends an ID token that fails
-// verification is directory.ErrUnavailable, never a wrong password. There
-// is no refresh-time check: asking the provider about a user without the
-// user's password takes another grant and a provider-specific user API
-// (Microsoft Graph), so a user disabled upstream keeps their gatehouse
-// refresh tokens until those expire or are revoked.
+// verification is directory.ErrUnavailable, never a wrong password.
+//
+// The login asks for offline_access; when the provider answers with a
+// refresh token, the refresh-token family the login starts keeps it (sealed
+// at rest), and at refresh CheckSession exchanges it at the provider, as
+// Dex's OIDC connector does: a refusal ends the family, an outage is 503
+// and ends nothing. A family without one (the provider gave none) is not
+// checked.
 package waad
 
 import (
@@ -90,12 +93,21 @@ type Options struct {
 	// user's groups: "groups" (Azure AD's) by default; an Auth0 or
 	// gatehouse provider sends them under a namespaced claim.
 	GroupsClaim string `json:"groups_claim,omitempty"`
+	// UserCheckIntervalS (gatehouse's, as ad's) is how long a refresh
+	// token may be used before the provider is asked again, by exchanging
+	// its refresh token, whether the user may still sign in; 0 asks at
+	// every refresh.
+	UserCheckIntervalS int `json:"user_check_interval_s,omitempty"`
 }
+
+// maxCheckInterval bounds user_check_interval_s: a day.
+const maxCheckInterval = 86400
 
 // keys are the option keys this strategy reads; options holding none of
 // the first five describe a connection not configured yet.
 var keys = []string{"client_id", "client_secret", "tenant_domain", "discovery_url", "token_endpoint",
-	"domain", "domain_aliases", "identity_api", "waad_common_endpoint", "userid_attribute", "groups_claim"}
+	"domain", "domain_aliases", "identity_api", "waad_common_endpoint", "userid_attribute", "groups_claim",
+	"user_check_interval_s"}
 
 // Configured reports whether the options say which provider to ask.
 func (o Options) Configured() bool {
@@ -164,6 +176,8 @@ func (o *Options) field(k string) any {
 		return &o.UserIDAttribute
 	case "groups_claim":
 		return &o.GroupsClaim
+	case "user_check_interval_s":
+		return &o.UserCheckIntervalS
 	}
 	panic("waad: unknown option " + k)
 }
@@ -199,6 +213,8 @@ func (o Options) Validate() error {
 		return bad("userid_attribute", `must be "oid" or "sub"`)
 	case len(o.GroupsClaim) > 255:
 		return bad("groups_claim", "longer than 255 characters")
+	case o.UserCheckIntervalS < 0 || o.UserCheckIntervalS > maxCheckInterval:
+		return bad("user_check_interval_s", "must be between 0 and %d", maxCheckInterval)
 	}
 	for i, d := range o.DomainAliases {
 		if !validHost(d) {
@@ -285,6 +301,7 @@ var (
 	_ directory.Strategy         = (*Strategy)(nil)
 	_ directory.PasswordVerifier = (*Strategy)(nil)
 	_ directory.StatusChecker    = (*Strategy)(nil)
+	_ directory.SessionChecker   = (*Strategy)(nil)
 )
 
 // Name implements directory.Strategy.
@@ -411,7 +428,64 @@ func (s *Strategy) Verify(ctx context.Context, conn *store.Connection, username,
 	if err != nil {
 		return directory.Result{}, false, err
 	}
-	return directory.Result{User: u}, true, nil
+	res := directory.Result{User: u}
+	if id.RefreshToken != "" {
+		if res.Session, err = json.Marshal(session{RefreshToken: id.RefreshToken, CheckedAt: s.now().Unix()}); err != nil {
+			return directory.Result{}, false, fmt.Errorf("directory: waad session: %w", err)
+		}
+	}
+	return res, true, nil
+}
+
+// session is what a refresh-token family of a waad user keeps (sealed at
+// rest with the family): the provider's refresh token from the login, or
+// the latest one it rotated to, and when the provider last vouched for the
+// user (Unix seconds).
+type session struct {
+	RefreshToken string `json:"refresh_token"`
+	CheckedAt    int64  `json:"checked_at"`
+}
+
+// CheckSession implements directory.SessionChecker, as Dex's OIDC
+// connector refreshes: once user_check_interval_s has passed since the
+// provider last vouched for the user, the family's upstream refresh token
+// is exchanged at the provider's token endpoint. A refusal is
+// directory.ErrSessionRevoked (the user was disabled, deleted or had their
+// password reset there); a provider that cannot be asked is
+// directory.ErrUnavailable, and the session is kept for the next try, as
+// ad keeps its users while the directory is down. The session returned
+// carries the rotated token, if the provider rotated it.
+func (s *Strategy) CheckSession(ctx context.Context, conn *store.Connection, user *store.User, data []byte) ([]byte, error) {
+	var ss session
+	if err := json.Unmarshal(data, &ss); err != nil || ss.RefreshToken == "" {
+		return nil, fmt.Errorf("directory: waad session of %s is unreadable", user.UserID)
+	}
+	// Within the interval nothing is asked, not even discovery.
+	now := s.now()
+	if o, err := ParseOptions(conn.Options); err == nil && o.UserCheckIntervalS > 0 &&
+		now.Sub(time.Unix(ss.CheckedAt, 0)) < time.Duration(o.UserCheckIntervalS)*time.Second {
+		return data, nil
+	}
+	cl, _, err := s.client(ctx, conn)
+	if err != nil {
+		return nil, s.unavailable(ctx, conn, "refresh check", err)
+	}
+	next, err := cl.Refresh(ctx, ss.RefreshToken)
+	switch {
+	case errors.Is(err, upstream.ErrRefreshRefused):
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "upstream identity provider refused the user's refresh token",
+			slog.String("connection", conn.Name), slog.String("user_id", user.UserID), slog.String("error", err.Error()))
+		return nil, fmt.Errorf("%w: connection %s: %w", directory.ErrSessionRevoked, conn.Name, err)
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("directory: waad refresh check: %w", ctx.Err())
+	case err != nil:
+		return nil, s.unavailable(ctx, conn, "refresh check", err)
+	}
+	out, err := json.Marshal(session{RefreshToken: next, CheckedAt: now.Unix()})
+	if err != nil {
+		return nil, fmt.Errorf("directory: waad session: %w", err)
+	}
+	return out, nil
 }
 
 // save creates the identity's user, or updates the profile of the one

@@ -1,6 +1,7 @@
 package grants
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,9 @@ type Refresh struct {
 	// Users, when set, asks the user's directory at refresh time whether
 	// the user is still there and enabled (directory.Registry dispatches to
 	// the connection's strategy when it implements directory.UserChecker).
+	// When it is also a directory.SessionChecker, a family started with a
+	// session (an upstream refresh token) has it checked instead, and
+	// keeps the session the check hands back.
 	Users directory.UserChecker
 }
 
@@ -81,6 +85,10 @@ type refreshExchange struct {
 	leeway    time.Duration
 	scope     string // the narrower scope asked for, if any
 	attempt   *oauth.Attempt
+	// session, when not nil, is the family's new connector data, as the
+	// directory's check handed it back (a rotated upstream token, the time
+	// of the check), written with the exchange; nil keeps what is stored.
+	session []byte
 }
 
 func (x *refreshExchange) Attempt() *oauth.Attempt { return x.attempt }
@@ -176,10 +184,25 @@ func (x *refreshExchange) checkUser(ctx context.Context, conn *store.Connection,
 	if x.g.Users == nil {
 		return nil
 	}
-	err := x.g.Users.CheckUser(ctx, conn, user)
+	var err error
+	if sc, ok := x.g.Users.(directory.SessionChecker); ok && len(x.family.ConnectorData) > 0 {
+		var session []byte
+		if session, err = sc.CheckSession(ctx, conn, user, x.family.ConnectorData); err == nil && !bytes.Equal(session, x.family.ConnectorData) {
+			x.session = session
+		}
+	} else {
+		err = x.g.Users.CheckUser(ctx, conn, user)
+	}
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, directory.ErrSessionRevoked):
+		// The session the family was started with is dead upstream: so is
+		// the family, as for a reuse (every later try is an unknown token).
+		if derr := x.g.Store.DeleteRefreshFamily(ctx, x.family.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			return oauth.ErrServer.WithCause(derr)
+		}
+		return oauth.ErrInvalidRefresh.WithCause(fmt.Errorf("connection %s: %w: family %s revoked", conn.Name, err, x.family.ID))
 	case errors.Is(err, directory.ErrUserGone):
 		return oauth.ErrRefreshUserDeleted.WithCause(err)
 	case errors.Is(err, directory.ErrUserBlocked):
@@ -214,6 +237,9 @@ func (x *refreshExchange) Commit(ctx context.Context, _ *oauth.Authorization) (s
 		}
 		f.LastExchangedAt = x.now
 		f.LastIP = oauth.ClientIP(ctx)
+		if x.session != nil {
+			f.ConnectorData = x.session
+		}
 		setIdle(f, rt, x.now)
 		err := families.ReplaceRefreshFamily(ctx, f)
 		switch {

@@ -190,6 +190,7 @@ func newFamily(id, userID, clientID, audience string) *store.RefreshFamily {
 		InitialIP:       "192.0.2.1",
 		LastIP:          "192.0.2.2",
 		UserAgent:       "curl/8",
+		ConnectorData:   []byte(`{"refresh_token":"upstream-` + id + `"}`),
 	}
 }
 

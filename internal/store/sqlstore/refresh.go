@@ -20,7 +20,7 @@ func familyTable(s *Store) *table[store.RefreshFamily] {
 		columns: []string{"id", "user_id", "client_id", "audience", "version", "expires_at", "doc"},
 		keyOf:   func(f *store.RefreshFamily) string { return f.ID },
 		encode: func(f *store.RefreshFamily) ([]any, error) {
-			doc, err := marshalDoc(f)
+			doc, err := s.familyDoc(f)
 			if err != nil {
 				return nil, err
 			}
@@ -33,14 +33,43 @@ func familyTable(s *Store) *table[store.RefreshFamily] {
 			if err := sc.Scan(&id, &userID, &clientID, &audience, &version, &expiresAt, &doc); err != nil {
 				return nil, err
 			}
-			var f store.RefreshFamily
-			if err := unmarshalDoc(doc, &f); err != nil {
+			var d storedFamily
+			if err := unmarshalDoc(doc, &d); err != nil {
 				return nil, err
 			}
+			f := d.RefreshFamily
 			f.ID, f.UserID, f.ClientID, f.Audience, f.Version = id, userID, clientID, audience, version
+			data, err := s.openSecret(d.SealedConnectorData, connectorDataAAD(id))
+			if err != nil {
+				return nil, err
+			}
+			f.ConnectorData = data
 			return &f, nil
 		},
 	})
+}
+
+// storedFamily is how a family is stored: its connector data (an upstream
+// refresh token) sealed, bound to the family.
+type storedFamily struct {
+	store.RefreshFamily
+	SealedConnectorData []byte `json:"sealed_connector_data,omitempty"`
+}
+
+func connectorDataAAD(familyID string) string {
+	return "refresh_family:" + familyID + ":connector_data"
+}
+
+// familyDoc is f's doc column.
+func (s *Store) familyDoc(f *store.RefreshFamily) (string, error) {
+	if len(f.ConnectorData) == 0 {
+		return marshalDoc(f)
+	}
+	sealed, err := s.sealSecret(f.ConnectorData, connectorDataAAD(f.ID))
+	if err != nil {
+		return "", err
+	}
+	return marshalDoc(storedFamily{RefreshFamily: *f, SealedConnectorData: sealed})
 }
 
 // familyExpiry is when f dies, in Unix microseconds: the earlier of its
@@ -81,7 +110,7 @@ const casFamilySQL = `UPDATE refresh_families SET doc = $1, expires_at = $2, ver
 // ReplaceRefreshFamily implements store.RefreshFamilies. On SQLite the
 // write joins the group commit (see groupWriter).
 func (s *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
-	doc, err := marshalDoc(f)
+	doc, err := s.familyDoc(f)
 	if err != nil {
 		return fmt.Errorf("replace refresh family %q: %w", f.ID, err)
 	}

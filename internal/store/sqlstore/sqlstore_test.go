@@ -426,7 +426,20 @@ func secretFixtures(t *testing.T, s store.Store) (secrets [][]byte, marker strin
 	if _, err := s.UpdateResourceServer(ctx, "rsid", func(*store.ResourceServer) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der, []byte(bindPassword), []byte(upstreamSecret)}, marker
+	// A refresh family's connector data (an upstream refresh token), at
+	// creation, at a login's insert and at a rotation.
+	upstreamRefresh := "upstream-refresh-PLAINTEXT-97531864"
+	fam := &store.RefreshFamily{ID: "fam_s", ClientID: "cid", UserID: "waad|1", ConnectorData: []byte(upstreamRefresh)}
+	if err := s.CreateRefreshFamily(ctx, fam); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRefreshFamily(ctx, fam); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRefreshFamily(ctx, "fam_s"); err != nil || string(got.ConnectorData) != upstreamRefresh {
+		t.Fatalf("connector data read back: %+v (%v)", got, err)
+	}
+	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der, []byte(bindPassword), []byte(upstreamSecret), []byte(upstreamRefresh)}, marker
 }
 
 // checkAbsent fails if any secret appears in raw, as bytes, base64 or hex.
@@ -494,6 +507,11 @@ func TestSecretsAreSealedAtRestPostgres(t *testing.T) {
 		}
 		raw.Write(secret)
 	}
+	var families string
+	if err := db.QueryRow(`SELECT string_agg(t::text, E'\n') FROM refresh_families t`).Scan(&families); err != nil {
+		t.Fatal(err)
+	}
+	raw.WriteString(families)
 	checkAbsent(t, raw.Bytes(), secrets, marker)
 }
 
