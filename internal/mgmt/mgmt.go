@@ -225,6 +225,16 @@ func Scopes() []string {
 	return slices.Compact(all)
 }
 
+// Patterns lists the ServeMux pattern ("METHOD /api/v2/...") of every
+// endpoint, for tests that reach each one.
+func Patterns() []string {
+	var all []string
+	for _, rt := range routes() {
+		all = append(all, rt.pattern)
+	}
+	return all
+}
+
 // New returns the handler of every path under /api/v2/.
 func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
@@ -266,10 +276,11 @@ func (h *handler) endpoint(rt route) http.Handler {
 		if err == nil {
 			err = checkText(r, rt.pattern)
 		}
+		if err == nil && rt.pattern != importRoute { // which sets the upload's own limit and type
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			err = checkBody(r)
+		}
 		if err == nil {
-			if rt.pattern != importRoute { // which sets the upload's own limit
-				r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-			}
 			// The changes this caller makes are logged under its client id.
 			r = r.WithContext(events.WithActor(r.Context(), p.ClientID))
 			err = rt.serve(h, w, r, p)

@@ -59,8 +59,14 @@ type Handler struct {
 	MFA Enroller
 }
 
+// Mux is where routes are registered: an *http.ServeMux, or the server's
+// route table that also lists them.
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Routes registers the endpoints on mux.
-func (h *Handler) Routes(mux *http.ServeMux) {
+func (h *Handler) Routes(mux Mux) {
 	mux.HandleFunc("POST /dbconnections/signup", h.signup)
 	mux.HandleFunc("POST /dbconnections/change_password", h.changePassword)
 	mux.HandleFunc("GET /"+tenant.ResetPath, h.resetPage)

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +85,13 @@ type App struct {
 	tenantLog   *tenantlog.Buffer  // the tenant's log: events stored in batches off the request path
 	logStream   io.Closer          // the --log-stream file, if one is open
 	logOpts     []func(*tenantlog.Options)
+	routeList   []string // every route's "METHOD /path" pattern (Routes)
 }
+
+// Routes lists the pattern ("METHOD /path", in net/http.ServeMux's syntax)
+// of every route the App serves, the Management API's included, so that
+// tests can reach each one, those added later too.
+func (a *App) Routes() []string { return slices.Clone(a.routeList) }
 
 // WithTenantLog changes the tenant log's buffer options (tests make the
 // queue small, the flush slow, or the stream a buffer).
@@ -525,41 +532,31 @@ func (a *App) routes() http.Handler {
 	mgmtConfig.SendVerification = self.SendVerification
 	management := mgmt.New(mgmtConfig)
 
-	mux := http.NewServeMux()
+	table := newRouteTable()
 	mfaAPI := &mfaapi.Handler{MFA: secondFactor, Clients: ca, Verify: minter.Verify, Mailer: a.mailer, Logger: a.Log,
 		SMS: guardianSMS{store: a.Store, server: a.sms, baseURL: a.Config.SMSURL}}
 	if u, err := url.Parse(a.Config.Issuer); err == nil {
 		mfaAPI.Tenant = u.Hostname()
 	}
-	mfaAPI.Routes(mux)
-	self.Routes(mux)
-	mux.HandleFunc("POST /oauth/token", token.Token)
-	mux.HandleFunc("POST /oauth/revoke", token.Revoke)
+	mfaAPI.Routes(table)
+	self.Routes(table)
+	table.HandleFunc("POST /oauth/token", token.Token)
+	table.HandleFunc("POST /oauth/revoke", token.Revoke)
 	userinfo := token.UserinfoHandler(a.Store)
-	mux.Handle("GET /userinfo", userinfo)
-	mux.Handle("POST /userinfo", userinfo)
-	mux.Handle("GET /.well-known/openid-configuration", oauth.Discovery(a.Config.Issuer))
-	mux.Handle("GET /.well-known/jwks.json", oauth.JWKS(a.Keys.JWKS))
-	a.opsRoutes(mux) // /healthz, /readyz, /metrics
+	table.Handle("GET /userinfo", userinfo)
+	table.Handle("POST /userinfo", userinfo)
+	table.Handle("GET /.well-known/openid-configuration", oauth.Discovery(a.Config.Issuer))
+	table.Handle("GET /.well-known/jwks.json", oauth.JWKS(a.Keys.JWKS))
+	a.opsRoutes(table) // /healthz, /readyz, /metrics
+	table.Handle("GET /jobs/files/{id}/{token}/{name}", mgmt.JobFiles(mgmtConfig))
+	table.answerOtherMethods()
+	a.routeList = append(slices.Clone(table.patterns), mgmt.Patterns()...)
+	mux := table.mux
 	mux.Handle("/api/v2/", management)
-	mux.Handle("GET /jobs/files/{id}/{token}/{name}", mgmt.JobFiles(mgmtConfig))
-	// Other methods on the Authentication API's paths get a JSON 405, not
-	// ServeMux's plain-text one.
-	for path, allow := range map[string]string{
-		"/oauth/token": "POST", "/oauth/revoke": "POST", "/userinfo": "GET, POST", "/healthz": "GET",
-		"/dbconnections/signup":             "POST",
-		"/passwordless/start":               "POST",
-		"/.well-known/openid-configuration": "GET", "/.well-known/jwks.json": "GET",
-	} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			oauth.WriteError(w, oauth.Errorf(http.StatusMethodNotAllowed, "invalid_request", "Method %s is not allowed here", r.Method))
-		})
-	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, oauth.Errorf(http.StatusNotFound, "not_found", "Not found"))
 	})
-	return a.middleware(a.instrument(limitBodies(mux, a.Jobs.MaxUploadBytes())))
+	return a.middleware(a.instrument(limitBodies(refuseDotSegments(mux), a.Jobs.MaxUploadBytes())))
 }
 
 // openBreached is the list breached password detection asks: the filter

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -96,36 +94,4 @@ func tooLarge(w http.ResponseWriter, r *http.Request, limit int64, drain bool, n
 		http.NewResponseController(w).Flush()
 		io.CopyN(io.Discard, r.Body, n)
 	}
-}
-
-// writeBadBody answers 400 for a body that could not be read.
-func writeBadBody(w http.ResponseWriter, path string) {
-	if !strings.HasPrefix(path, "/api/v2/") {
-		oauth.WriteError(w, oauth.Errorf(http.StatusBadRequest, "invalid_request", "The request body could not be read"))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusBadRequest)
-	json.NewEncoder(w).Encode(map[string]any{
-		"statusCode": http.StatusBadRequest,
-		"error":      "Bad Request",
-		"message":    "The request body could not be read",
-		"errorCode":  "invalid_body",
-	})
-}
-
-// writeTooLarge answers 413 in the error shape of the API path belongs to.
-func writeTooLarge(w http.ResponseWriter, path string, limit int64) {
-	if !strings.HasPrefix(path, "/api/v2/") {
-		oauth.WriteError(w, oauth.ErrBodyTooLarge)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	json.NewEncoder(w).Encode(map[string]any{
-		"statusCode": http.StatusRequestEntityTooLarge,
-		"error":      "Request Entity Too Large",
-		"message":    fmt.Sprintf("Payload content length greater than maximum allowed: %d", limit),
-		"errorCode":  "payload_too_large",
-	})
 }

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/gatehouse/gatehouse/internal/oauth"
 )
 
 // readyTimeout bounds the readiness probe's store query: a store slower
@@ -17,15 +15,13 @@ const readyTimeout = 2 * time.Second
 // opsRoutes adds the operator's endpoints: /healthz (liveness: the process
 // answers), /readyz (the store answers in time and the signing keys are
 // loaded) and /metrics (unless it has its own listener, --metrics-addr).
-func (a *App) opsRoutes(mux *http.ServeMux) {
+func (a *App) opsRoutes(mux *routeTable) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
-	mux.HandleFunc("/readyz", methodNotAllowed("GET"))
 	if a.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", a.Metrics.Handler())
-		mux.HandleFunc("/metrics", methodNotAllowed("GET"))
 	}
 }
 
@@ -59,13 +55,6 @@ func writeStatus(w http.ResponseWriter, status int, body map[string]any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)
-}
-
-func methodNotAllowed(allow string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		oauth.WriteError(w, oauth.Errorf(http.StatusMethodNotAllowed, "invalid_request", "Method %s is not allowed here", r.Method))
-	}
 }
 
 // MetricsHandler serves /metrics, for a listener of its own.

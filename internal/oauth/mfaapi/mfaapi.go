@@ -46,8 +46,14 @@ type Handler struct {
 	Logger *slog.Logger
 }
 
+// Mux is where routes are registered: an *http.ServeMux, or the server's
+// route table that also lists them.
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Routes registers the MFA API on mux.
-func (h *Handler) Routes(mux *http.ServeMux) {
+func (h *Handler) Routes(mux Mux) {
 	mux.HandleFunc("GET /mfa/authenticators", h.serve(h.list))
 	mux.HandleFunc("POST /mfa/associate", h.serve(h.associate))
 	mux.HandleFunc("POST /mfa/challenge", h.serve(h.challenge))
