@@ -41,6 +41,13 @@ func TestTenantSettings(t *testing.T) {
 		{"unknown resource parameter profile", map[string]any{"resource_parameter_profile": "resource"}},
 		{"negative session lifetime", map[string]any{"session_lifetime": -1}},
 		{"not an object", []int{1}},
+		// Settings gatehouse only keeps still have Auth0's types.
+		{"support_email not a string", map[string]any{"support_email": 7}},
+		{"session_cookie not an object", map[string]any{"session_cookie": "persistent"}},
+		{"enabled_locales not a list of strings", map[string]any{"enabled_locales": []any{"en", 1}}},
+		{"allowed_logout_urls not a list", map[string]any{"allowed_logout_urls": "https://app.example.com/"}},
+		{"ephemeral_session_lifetime not a number", map[string]any{"ephemeral_session_lifetime": "24"}},
+		{"customize_mfa_in_postlogin_action not a boolean", map[string]any{"customize_mfa_in_postlogin_action": "true"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.call(t, adminToken, "PATCH", path, tt.body).wantError(t, http.StatusBadRequest, "invalid_body", "")

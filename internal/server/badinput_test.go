@@ -213,6 +213,10 @@ func (s *sweeper) seed() {
 	e.API("POST", "/email-templates", map[string]any{"template": "reset_email", "syntax": "liquid", "enabled": false,
 		"from": "help@example.com", "subject": "Reset", "body": `<p><a href="{{ url }}">reset</a></p>`,
 		"resultUrl": "https://app.example.com/after-reset", "urlLifetimeInSeconds": 600}, http.StatusCreated)
+	e.API("PATCH", "/tenants/settings", map[string]any{"friendly_name": "Sweep", "support_email": "help@example.com",
+		"flags": map[string]any{"enable_client_connections": false}, "session_cookie": map[string]any{"mode": "persistent"},
+		"allowed_logout_urls": []string{"https://app.example.com/"}, "sessions": map[string]any{"oidc_logout_prompt_enabled": false},
+		"ephemeral_session_lifetime": 24, "customize_mfa_in_postlogin_action": false}, http.StatusOK)
 	// Email templates are named, not listed.
 	s.ids["/api/v2/email-templates"] = "reset_email"
 }
@@ -516,6 +520,11 @@ func (s *sweeper) probes(rt route) []probe {
 					add(probe{what: "field " + f + " as " + kind, ctype: "application/json", body: []byte(`{"` + f + `":` + v + `}`), strict: true})
 				}
 				add(probe{what: "field " + f + " null", ctype: "application/json", body: []byte(`{"` + f + `":null}`)})
+				if have == "object" || have == "array" {
+					// Deep but valid: the store must not be the one to refuse it.
+					deep := strings.Repeat(`{"a":[`, 2000) + strings.Repeat(`]}`, 2000)
+					add(probe{what: "field " + f + " deep", ctype: "application/json", body: []byte(`{"` + f + `":` + deep + `}`)})
+				}
 			}
 		}
 	}

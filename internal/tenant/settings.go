@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -170,6 +172,14 @@ func validateSettingsPatch(patch map[string]any) error {
 			}
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(otherSettingKinds)) {
+		if v, ok := patch[k]; ok && v != nil && !isKind(v, otherSettingKinds[k]) {
+			if otherSettingKinds[k] == "array" {
+				return invalidProp(k, "Expected type array of strings")
+			}
+			return invalidProp(k, "Expected type %s", otherSettingKinds[k])
+		}
+	}
 	if v, ok := patch["flags"]; ok && v != nil {
 		flags, isObj := v.(map[string]any)
 		if !isObj {
@@ -182,6 +192,45 @@ func validateSettingsPatch(patch map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// otherSettingKinds are the JSON types of the Auth0 tenant settings
+// gatehouse keeps without acting on them: it stores what it is given, so
+// a value of another type would come back to every client that reads the
+// settings (SDKs decode them into typed fields).
+var otherSettingKinds = map[string]string{
+	"picture_url": "string", "support_email": "string", "support_url": "string", "default_redirection_uri": "string",
+	"sandbox_version":     "string",
+	"allowed_logout_urls": "array", "enabled_locales": "array", "acr_values_supported": "array",
+	"change_password": "object", "guardian_mfa_page": "object", "error_page": "object", "device_flow": "object",
+	"session_cookie": "object", "sessions": "object", "oidc_logout": "object", "mtls": "object",
+	"ephemeral_session_lifetime": "number", "idle_ephemeral_session_lifetime": "number",
+	"allow_organization_name_in_authentication_api": "boolean", "customize_mfa_in_postlogin_action": "boolean",
+	"pushed_authorization_requests_supported": "boolean", "authorization_response_iss_parameter_supported": "boolean",
+}
+
+// isKind reports whether v, decoded from JSON, is of the JSON type kind;
+// an array's members must be strings (every array setting is a list of
+// names or URLs).
+func isKind(v any, kind string) bool {
+	switch x := v.(type) {
+	case string:
+		return kind == "string"
+	case float64:
+		return kind == "number"
+	case bool:
+		return kind == "boolean"
+	case map[string]any:
+		return kind == "object"
+	case []any:
+		for _, m := range x {
+			if _, ok := m.(string); !ok {
+				return false
+			}
+		}
+		return kind == "array"
+	}
+	return false
 }
 
 // SettingScriptAllowedHosts is gatehouse's own tenant setting (Auth0 has
