@@ -127,6 +127,10 @@ type Authorization struct {
 	// RecoveryCode is a new recovery code the response hands out beside
 	// the tokens (the mfa-recovery-code grant replaces the one used).
 	RecoveryCode string
+	// Session is what the user's connection keeps for the refresh family
+	// this login starts (directory.Result.Session: an upstream refresh
+	// token), carried through an MFA step: a secret, never in a response.
+	Session []byte
 }
 
 // Deny ends the login with Auth0's answer to a rule or Action that refuses

@@ -458,6 +458,9 @@ type MFATransaction struct {
 	// Challenge is the latest one-time code sent (email, sms): only it is
 	// valid.
 	Challenge *OOBChallenge `json:"challenge,omitempty"`
+	// ConnectorData is the paused login's RefreshFamily.ConnectorData, for
+	// the family the transaction ends in: sealed at rest, never shown.
+	ConnectorData []byte `json:"-"`
 }
 
 // OOBChallenge is a one-time code sent out of band for a transaction.

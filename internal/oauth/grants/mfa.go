@@ -97,7 +97,7 @@ func (m *MFA) check(ctx context.Context, a *oauth.Authorization) error {
 	token, id := NewMFAToken()
 	tx := &store.MFATransaction{
 		ID: id, UserID: a.User.UserID, ClientID: a.Client.ClientID, Scopes: a.Scopes, GrantType: a.GrantType,
-		IP: oauth.ClientIP(ctx), CreatedAt: now, ExpiresAt: now.Add(MFATokenLifetime),
+		IP: oauth.ClientIP(ctx), CreatedAt: now, ExpiresAt: now.Add(MFATokenLifetime), ConnectorData: a.Session,
 	}
 	if a.Connection != nil {
 		tx.ConnectionID = a.Connection.ID
@@ -319,7 +319,8 @@ func (m *MFA) resume(ctx context.Context, tx *store.MFATransaction, client *stor
 	if user.Blocked {
 		return nil, oauth.ErrUserBlocked
 	}
-	auth := &oauth.Authorization{GrantType: tx.GrantType, Client: client, User: user, Scopes: tx.Scopes, AMR: []string{"mfa"}}
+	auth := &oauth.Authorization{GrantType: tx.GrantType, Client: client, User: user, Scopes: tx.Scopes, AMR: []string{"mfa"},
+		Session: tx.ConnectorData}
 	if tx.ConnectionID != "" {
 		if auth.Connection, err = m.Store.GetConnection(ctx, tx.ConnectionID); err != nil {
 			return nil, oauth.ErrServer.WithCause(fmt.Errorf("connection of the paused login: %w", err))
@@ -532,6 +533,7 @@ func (x *mfaExchange) Commit(ctx context.Context, auth *oauth.Authorization) (st
 	var token string
 	if slices.Contains(auth.Scopes, "offline_access") && x.client.AllowsGrant(protocol.GrantRefreshToken) {
 		family, token = newFamily(x.client, auth, oauth.ClientIP(ctx), x.attempt.UserAgent, now)
+		family.ConnectorData = auth.Session
 	}
 	if err := x.g.MFA.Store.RecordLogin(ctx, store.Login{UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), Family: family}); err != nil {
 		return "", oauth.ErrServer.WithCause(fmt.Errorf("record login: %w", err))

@@ -108,15 +108,15 @@ func userLogin(ctx context.Context, st store.Store, issuer string, req *oauth.Re
 // commit records a completed login, with the new refresh family when
 // offline access was granted (and post-login left it in the scopes), in
 // one write.
-func (l login) commit(ctx context.Context, st store.Store, now time.Time, auth *oauth.Authorization, a *oauth.Attempt, res directory.Result) (string, error) {
+func (l login) commit(ctx context.Context, st store.Store, now time.Time, auth *oauth.Authorization, a *oauth.Attempt, rehash string) (string, error) {
 	var family *store.RefreshFamily
 	var token string
 	if l.offline && slices.Contains(auth.Scopes, "offline_access") {
 		family, token = newFamily(l.client, auth, oauth.ClientIP(ctx), a.UserAgent, now)
-		family.ConnectorData = res.Session
+		family.ConnectorData = auth.Session
 	}
 	err := st.RecordLogin(ctx, store.Login{
-		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: res.NewPasswordHash, Family: family,
+		UserID: auth.User.UserID, At: now, IP: oauth.ClientIP(ctx), NewPasswordHash: rehash, Family: family,
 		ResetCounter: a.ResetCounter,
 	})
 	if err != nil {
@@ -161,9 +161,7 @@ type passwordExchange struct {
 	password string
 	attempt  *oauth.Attempt
 
-	// verified is what the directory's check hands over to save with the
-	// login: the password's new hash, the session for the refresh family.
-	verified directory.Result
+	rehash string // the verified password's new hash, to save with the login
 }
 
 func (x *passwordExchange) Attempt() *oauth.Attempt { return x.attempt }
@@ -203,7 +201,7 @@ func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorizati
 	if user.Blocked {
 		return nil, oauth.ErrUserBlocked.WithEvent(events.FailedLogin)
 	}
-	x.verified = directory.Result{NewPasswordHash: res.NewPasswordHash, Session: res.Session}
+	x.rehash = res.NewPasswordHash
 	return &oauth.Authorization{
 		GrantType:  protocol.GTYPassword,
 		Client:     x.client,
@@ -211,10 +209,11 @@ func (x *passwordExchange) Authenticate(ctx context.Context) (*oauth.Authorizati
 		User:       user,
 		API:        x.api,
 		Scopes:     x.scopes,
+		Session:    res.Session,
 	}, nil
 }
 
 // Commit records the login.
 func (x *passwordExchange) Commit(ctx context.Context, auth *oauth.Authorization) (string, error) {
-	return x.login.commit(ctx, x.g.Store, x.g.Now(), auth, x.attempt, x.verified)
+	return x.login.commit(ctx, x.g.Store, x.g.Now(), auth, x.attempt, x.rehash)
 }

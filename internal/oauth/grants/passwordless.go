@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/directory"
 	"github.com/gatehouse/gatehouse/internal/directory/passwordless"
 	"github.com/gatehouse/gatehouse/internal/events"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -160,5 +159,5 @@ func (x *passwordlessExchange) Authenticate(ctx context.Context) (*oauth.Authori
 
 // Commit records the login.
 func (x *passwordlessExchange) Commit(ctx context.Context, auth *oauth.Authorization) (string, error) {
-	return x.login.commit(ctx, x.g.Store, x.g.Now(), auth, x.attempt, directory.Result{})
+	return x.login.commit(ctx, x.g.Store, x.g.Now(), auth, x.attempt, "")
 }

@@ -68,7 +68,7 @@ func mfaTests() []test {
 			wantEqual(t, "accepted codes", wins, 1)
 		}},
 		{"TransactionIsConsumedOnce", func(t *testing.T, s store.Store) {
-			tx := &store.MFATransaction{ID: "h1", UserID: "auth0|u", ClientID: "c", Scopes: []string{"openid"},
+			tx := &store.MFATransaction{ID: "h1", UserID: "auth0|u", ClientID: "c", Scopes: []string{"openid"}, ConnectorData: []byte(`{"refresh_token":"r"}`),
 				CreatedAt: time.Now().UTC().Truncate(time.Second), ExpiresAt: time.Now().Add(time.Minute).UTC().Truncate(time.Second)}
 			must(t, s.CreateMFATransaction(ctx(t), tx))
 			wantEqual(t, "transaction", ok[*store.MFATransaction](t)(s.GetMFATransaction(ctx(t), "h1")), tx)

@@ -55,7 +55,12 @@ func mfaTransactionTable(s *Store) *table[store.MFATransaction] {
 		columns: []string{"id", "expires_at", "doc"},
 		keyOf:   func(t *store.MFATransaction) string { return t.ID },
 		encode: func(t *store.MFATransaction) ([]any, error) {
-			doc, err := marshalDoc(t)
+			d := storedMFATransaction{MFATransaction: *t}
+			var err error
+			if d.SealedConnectorData, err = s.sealSecret(t.ConnectorData, mfaConnectorDataAAD(t.ID)); err != nil {
+				return nil, err
+			}
+			doc, err := marshalDoc(d)
 			if err != nil {
 				return nil, err
 			}
@@ -67,15 +72,31 @@ func mfaTransactionTable(s *Store) *table[store.MFATransaction] {
 			if err := sc.Scan(&id, &expires, &doc); err != nil {
 				return nil, err
 			}
-			var t store.MFATransaction
-			if err := unmarshalDoc(doc, &t); err != nil {
+			var d storedMFATransaction
+			if err := unmarshalDoc(doc, &d); err != nil {
 				return nil, err
 			}
+			t := d.MFATransaction
 			t.ID = id
+			data, err := s.openSecret(d.SealedConnectorData, mfaConnectorDataAAD(id))
+			if err != nil {
+				return nil, err
+			}
+			t.ConnectorData = data
 			return &t, nil
 		},
 	})
 }
+
+// storedMFATransaction is how a transaction is stored: the paused login's
+// connector data (an upstream refresh token) sealed, bound to the
+// transaction.
+type storedMFATransaction struct {
+	store.MFATransaction
+	SealedConnectorData []byte `json:"sealed_connector_data,omitempty"`
+}
+
+func mfaConnectorDataAAD(id string) string { return "mfa_transaction:" + id + ":connector_data" }
 
 // CreateAuthenticator implements store.MFA.
 func (s *Store) CreateAuthenticator(ctx context.Context, a *store.Authenticator) error {

@@ -439,7 +439,17 @@ func secretFixtures(t *testing.T, s store.Store) (secrets [][]byte, marker strin
 	if got, err := s.GetRefreshFamily(ctx, "fam_s"); err != nil || string(got.ConnectorData) != upstreamRefresh {
 		t.Fatalf("connector data read back: %+v (%v)", got, err)
 	}
-	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der, []byte(bindPassword), []byte(upstreamSecret), []byte(upstreamRefresh)}, marker
+	// The same, paused for a second factor.
+	upstreamRefreshMFA := "upstream-refresh-mfa-PLAINTEXT-8642"
+	if err := s.CreateMFATransaction(ctx, &store.MFATransaction{ID: "tx_s", UserID: "waad|1", ClientID: "cid",
+		ExpiresAt: time.Now().Add(time.Hour), ConnectorData: []byte(upstreamRefreshMFA)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetMFATransaction(ctx, "tx_s"); err != nil || string(got.ConnectorData) != upstreamRefreshMFA {
+		t.Fatalf("transaction's connector data read back: %+v (%v)", got, err)
+	}
+	return [][]byte{[]byte(clientSecret), []byte(apiSecret), der, []byte(bindPassword), []byte(upstreamSecret),
+		[]byte(upstreamRefresh), []byte(upstreamRefreshMFA)}, marker
 }
 
 // checkAbsent fails if any secret appears in raw, as bytes, base64 or hex.
@@ -507,11 +517,13 @@ func TestSecretsAreSealedAtRestPostgres(t *testing.T) {
 		}
 		raw.Write(secret)
 	}
-	var families string
-	if err := db.QueryRow(`SELECT string_agg(t::text, E'\n') FROM refresh_families t`).Scan(&families); err != nil {
-		t.Fatal(err)
+	for _, table := range []string{"refresh_families", "mfa_transactions"} {
+		var text string
+		if err := db.QueryRow(`SELECT string_agg(t::text, E'\n') FROM ` + table + ` t`).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		raw.WriteString(text)
 	}
-	raw.WriteString(families)
 	checkAbsent(t, raw.Bytes(), secrets, marker)
 }
 
