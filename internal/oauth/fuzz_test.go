@@ -2,9 +2,12 @@ package oauth
 
 import (
 	"encoding/base64"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/input"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -61,3 +64,30 @@ kd3qqGElvW/VDL5AaWTg0nLVkjRo9z+40RQzuVaE8AkAFmxZzow3x+VJYKdjykkJ
 cKWTjpBP2dPwVZ4WWC+9aGVd+Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbc
 mwIDAQAB
 -----END PUBLIC KEY-----`
+
+// FuzzAuthorizationHeader: any Authorization header is refused, ignored
+// (another scheme) or read into client credentials or a bearer token of
+// valid text, never a panic.
+func FuzzAuthorizationHeader(f *testing.F) {
+	for _, h := range []string{"Basic " + encodeStd("a:b"), "Basic " + encodeStd("a%3Ab:c%00"), "Basic " + encodeStd("\xff:x"),
+		"Basic", "Basic !!!", "basic " + encodeStd(":"), "Bearer abc", "Bearer  ", "Bearer " + strings.Repeat("x", 9000), "Digest x", ""} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		r := &http.Request{Header: http.Header{"Authorization": {h}}}
+		basic, err := BasicAuth(r)
+		switch {
+		case err != nil:
+			if err.Status != http.StatusBadRequest {
+				t.Fatalf("%q: status %d", h, err.Status)
+			}
+		case basic != nil:
+			if input.Text(basic.ClientID) != nil || input.Text(basic.ClientSecret) != nil {
+				t.Fatalf("%q: credentials %q, %q are not valid text", h, basic.ClientID, basic.ClientSecret)
+			}
+		}
+		if tok, ok := bearer(r); ok && (tok == "" || len(tok) > 8192 || strings.TrimSpace(tok) != tok) {
+			t.Fatalf("%q: bearer token %q", h, tok)
+		}
+	})
+}

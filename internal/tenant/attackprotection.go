@@ -207,7 +207,7 @@ func ParseAllowlist(list []string) ([]netip.Prefix, error) {
 			continue
 		}
 		a, err := netip.ParseAddr(v)
-		if err != nil {
+		if err != nil || a.Zone() != "" { // a zoned address is in no network: it would never match
 			return nil, fmt.Errorf("%q is not an IP address or CIDR range", v)
 		}
 		a = a.Unmap()

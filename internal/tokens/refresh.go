@@ -30,7 +30,10 @@ const (
 // ErrMalformedRefreshToken means the string is not a gatehouse refresh token.
 var ErrMalformedRefreshToken = errors.New("malformed refresh token")
 
-var b64url = base64.RawURLEncoding
+// b64url decodes strictly (the unused low bits of the last character must
+// be zero), so a token has one spelling: a variant of it is refused, not
+// taken for it.
+var b64url = base64.RawURLEncoding.Strict()
 
 // NewFamilyID returns a random refresh-family id.
 func NewFamilyID() string {
@@ -53,6 +56,12 @@ func NewRefreshToken(familyID string) (token string, hash []byte) {
 func ParseRefreshToken(token string) (familyID string, hash []byte, err error) {
 	if len(token) != refreshLen || !strings.HasPrefix(token, refreshPrefix) {
 		return "", nil, ErrMalformedRefreshToken
+	}
+	// The decoder skips CR and LF: only the alphabet itself is taken.
+	for _, c := range []byte(token[len(refreshPrefix):]) {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return "", nil, ErrMalformedRefreshToken
+		}
 	}
 	familyID = token[len(refreshPrefix) : len(refreshPrefix)+familyIDLen]
 	if _, err := b64url.DecodeString(familyID); err != nil {

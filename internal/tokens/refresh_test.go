@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"crypto/sha256"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,32 @@ func TestRotateKeepsEveryTokenIssuedInsideTheLeeway(t *testing.T) {
 	step("T0", "T7", Replayed) // still inside T0's leeway: a sibling
 	now = now.Add(leeway)
 	step("T1", "", Reused) // used a second time outside the window
+}
+
+// FuzzParseRefreshToken: any string presented as a refresh token is refused
+// or names a family and a hash, and only the one spelling of a token is
+// accepted (a token cannot be varied into another string that passes as
+// itself).
+func FuzzParseRefreshToken(f *testing.F) {
+	good, _ := NewRefreshToken(NewFamilyID())
+	for _, s := range []string{good, good[:len(good)-1] + "B", "v1.", "v2." + good[3:], "", strings.Repeat("A", refreshLen), good + "="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		family, hash, err := ParseRefreshToken(token)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedRefreshToken) {
+				t.Fatalf("%q: error %v", token, err)
+			}
+			return
+		}
+		if len(family) != familyIDLen || len(hash) != sha256.Size {
+			t.Fatalf("%q: family %q, hash of %d bytes", token, family, len(hash))
+		}
+		fam, _ := b64url.DecodeString(family)
+		secret, _ := b64url.DecodeString(token[len(refreshPrefix)+familyIDLen:])
+		if again := refreshPrefix + b64url.EncodeToString(fam) + b64url.EncodeToString(secret); again != token {
+			t.Fatalf("%q accepted as %q", token, again)
+		}
+	})
 }
