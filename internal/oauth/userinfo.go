@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -27,9 +28,9 @@ func bearer(r *http.Request) (string, bool) {
 // token's user, filtered by the token's scopes (which must include openid).
 func (h *Handler) UserinfoHandler(users store.Users) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if what := badText(r); what != "" {
+		if e := badInput(r); e != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="invalid_request"`)
-			WriteError(w, Errorf(http.StatusBadRequest, "invalid_request", "%s %s", what, textRule))
+			WriteError(w, e)
 			return
 		}
 		raw, ok := bearer(r)
@@ -63,32 +64,41 @@ func (h *Handler) UserinfoHandler(users store.Users) http.HandlerFunc {
 	}
 }
 
-// badText names what of a /userinfo request is not valid text (the
-// Authorization header, a query or body parameter), or returns "". Only
-// the header is read; the rest is refused for its text alone, as every
-// Authentication API endpoint refuses it.
-func badText(r *http.Request) string {
+// badInput refuses a /userinfo request with text that is not valid (the
+// Authorization header, a query or body parameter) or a body that is not a
+// form or JSON object of string parameters. Only the header is read; the
+// rest is refused for its form alone, as every Authentication API endpoint
+// refuses it.
+func badInput(r *http.Request) *Error {
+	refuse := func(what string) *Error {
+		return Errorf(http.StatusBadRequest, "invalid_request", "%s %s", what, textRule)
+	}
 	if input.Text(r.Header.Get("Authorization")) != nil {
-		return "The Authorization header"
+		return refuse("The Authorization header")
 	}
 	for k, vs := range r.URL.Query() {
 		for _, v := range vs {
 			if input.Text(k) != nil || input.Text(v) != nil {
-				return "Query parameters"
+				return refuse("Query parameters")
 			}
 		}
 	}
 	if r.Method != http.MethodPost || r.Body == nil {
-		return ""
+		return nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-	if err != nil || len(body) == 0 {
-		return ""
+	if err != nil {
+		return Errorf(http.StatusBadRequest, "invalid_request", "Could not read request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
 	if _, err := ParseBody(r.Header.Get("Content-Type"), body); errors.Is(err, input.ErrInvalidText) {
-		return "Body parameters"
+		return refuse("Body parameters")
+	} else if err != nil {
+		return Errorf(http.StatusBadRequest, "invalid_request", "%s", describe(err))
 	}
-	return ""
+	return nil
 }
 
 // unauthorized answers 401 with an RFC 6750 challenge.

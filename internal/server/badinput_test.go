@@ -46,7 +46,7 @@ func TestBadInputNeverBreaksTheServer(t *testing.T) {
 				opts = append(opts, testenv.WithPostgres())
 			}
 			e := testenv.Start(t, opts...)
-			tn := e.SeedTenant()
+			tn := e.SeedTenant(withMFAGrants)
 			s := newSweeper(t, e, tn)
 			start := time.Now()
 			s.run()
@@ -60,6 +60,7 @@ func TestBadInputNeverBreaksTheServer(t *testing.T) {
 			// A fresh Management API token: the sweep rotated the signing
 			// keys (POST /keys/signing/rotate takes no body).
 			e.Mgmt = s.mgmtToken()
+			e.API("PUT", "/guardian/policies", []string{}, http.StatusOK)
 			// A null may clear a setting: the default directory again.
 			e.API("PATCH", "/tenants/settings", map[string]any{"default_directory": tn.Connection}, http.StatusOK)
 			tn.ClientSecret = e.API("GET", "/clients/"+tn.ClientID, nil, http.StatusOK)["client_secret"].(string)
@@ -149,7 +150,10 @@ type sweeper struct {
 	samples map[string]map[string]any
 	mu      sync.Mutex
 	token   string
-	sent    atomic.Int64
+	// userToken is an access token of the seed's user (for /userinfo),
+	// mfaToken the mfa_token of its login (for the MFA API).
+	userToken, mfaToken string
+	sent                atomic.Int64
 }
 
 // errorLog keeps the lines a server logs at ERROR level.
@@ -217,6 +221,21 @@ func (s *sweeper) seed() {
 		"flags": map[string]any{"enable_client_connections": false}, "session_cookie": map[string]any{"mode": "persistent"},
 		"allowed_logout_urls": []string{"https://app.example.com/"}, "sessions": map[string]any{"oidc_logout_prompt_enabled": false},
 		"ephemeral_session_lifetime": 24, "customize_mfa_in_postlogin_action": false}, http.StatusOK)
+	// The user's tokens: an access token, then, once MFA is required, an
+	// mfa_token (the sweep ends by requiring it no more).
+	status, body := e.PasswordGrant(s.tn, url.Values{"scope": {"openid profile email"}})
+	if status != http.StatusOK {
+		s.t.Fatalf("password grant: %d %v", status, body)
+	}
+	s.userToken = body["access_token"].(string)
+	e.API("PUT", "/guardian/factors/otp", map[string]any{"enabled": true}, http.StatusOK)
+	e.API("PUT", "/guardian/factors/recovery-code", map[string]any{"enabled": true}, http.StatusOK)
+	e.API("PUT", "/guardian/policies", []string{"all-applications"}, http.StatusOK)
+	status, body = e.PasswordGrant(s.tn, nil)
+	if status != http.StatusForbidden || body["mfa_token"] == nil {
+		s.t.Fatalf("password grant with MFA: %d %v", status, body)
+	}
+	s.mfaToken = body["mfa_token"].(string)
 	// Email templates are named, not listed.
 	s.ids["/api/v2/email-templates"] = "reset_email"
 }
@@ -426,7 +445,12 @@ func (s *sweeper) probes(rt route) []probe {
 		token = s.mgmtToken()
 	}
 	authz := "Bearer " + token
-	if !rt.mgmt() {
+	switch {
+	case strings.HasPrefix(rt.path, "/userinfo"):
+		authz = "Bearer " + s.userToken
+	case strings.HasPrefix(rt.path, "/mfa/"):
+		authz = "Bearer " + s.mfaToken
+	case !rt.mgmt():
 		authz = "Bearer " + strings.Repeat("x", 100)
 	}
 	real := rt.fill(s.ids, -1, "")
@@ -487,13 +511,18 @@ func (s *sweeper) probes(rt route) []probe {
 			add(probe{what: "content type " + ct, ctype: ct, body: []byte(body), strict: rt.mgmt()})
 		}
 		if !rt.mgmt() {
-			for _, form := range []string{
-				"%%%", "grant_type=password&grant_type=refresh_token", "a=%00&b=%FF", "email=" + strings.Repeat("a", 5000) + "@example.com",
-				"grant_type=password&username=" + s.tn.Username + "&password=\x00\xff&client_id=" + s.tn.ClientID,
-				"grant_type=refresh_token&refresh_token=v1." + strings.Repeat("A", 65) + "&client_id=" + s.tn.ClientID + "&client_secret=" + s.tn.ClientSecret,
-				"grant_type=password&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=" + strings.Repeat("e", 5000),
+			for _, form := range []struct {
+				body   string
+				strict bool // malformed for every route; the others are wrong for the token endpoint only
+			}{
+				{"%%%", true}, {"grant_type=password&grant_type=refresh_token", true}, {"a=%00&b=%FF", true},
+				{"grant_type=password&username=" + s.tn.Username + "&password=\x00\xff&client_id=" + s.tn.ClientID, true},
+				{"email=" + strings.Repeat("a", 5000) + "@example.com", false},
+				{"grant_type=refresh_token&refresh_token=v1." + strings.Repeat("A", 65) + "&client_id=" + s.tn.ClientID + "&client_secret=" + s.tn.ClientSecret, false},
+				{"grant_type=password&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=" + strings.Repeat("e", 5000), false},
 			} {
-				add(probe{what: "form " + form[:min(len(form), 30)], ctype: "application/x-www-form-urlencoded", body: []byte(form), strict: true})
+				add(probe{what: "form " + form.body[:min(len(form.body), 30)], ctype: "application/x-www-form-urlencoded", body: []byte(form.body),
+					strict: form.strict || rt.path == "/oauth/token"})
 			}
 			for _, f := range authFields {
 				for _, kind := range []string{"number", "bool", "array", "object"} {
