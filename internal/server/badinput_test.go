@@ -134,6 +134,8 @@ type probe struct {
 	// emptyOK: a strict probe may also find an empty list (a hostile id
 	// finds nothing, say the logs of a user that does not exist).
 	emptyOK bool
+	// status, when set, is the only right answer.
+	status int
 }
 
 type sweeper struct {
@@ -592,6 +594,12 @@ func (s *sweeper) methodProbes() []probe {
 	for _, rt := range s.routes {
 		taken[rt.path] = append(taken[rt.path], rt.method)
 	}
+	// Which route a request reaches: a literal path of one route may be an
+	// id of another's ("GET /api/v2/jobs/users-imports" is a job's).
+	routed := http.NewServeMux()
+	for _, rt := range s.routes {
+		routed.HandleFunc(rt.String(), func(http.ResponseWriter, *http.Request) {})
+	}
 	var ps []probe
 	for _, path := range slices.Sorted(func(yield func(string) bool) {
 		for k := range taken {
@@ -605,7 +613,17 @@ func (s *sweeper) methodProbes() []probe {
 			if slices.Contains(taken[path], m) {
 				continue
 			}
-			ps = append(ps, probe{what: "method " + m, method: m, target: target, authz: "Bearer " + s.mgmtTokenCached(), strict: true})
+			p := probe{what: "method " + m, method: m, target: target, authz: "Bearer " + s.mgmtTokenCached(), strict: true}
+			req, _ := http.NewRequest(m, s.e.URL+target, nil)
+			if _, pattern := routed.Handler(req); pattern == "" {
+				// The Management API answers Auth0's 404 for a method no
+				// route takes, the Authentication API 405.
+				p.status = http.StatusMethodNotAllowed
+				if (route{path: path}).mgmt() {
+					p.status = http.StatusNotFound
+				}
+			}
+			ps = append(ps, p)
 		}
 	}
 	return ps
@@ -661,6 +679,12 @@ func (s *sweeper) send(rt route, p probe) {
 		return
 	case resp.StatusCode < 400:
 		return
+	}
+	if p.status != 0 && resp.StatusCode != p.status {
+		t.Errorf("%s: %d, want %d: %s", where, resp.StatusCode, p.status, short(string(raw)))
+	}
+	if p.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+		t.Errorf("%s: 405 without Allow", where)
 	}
 	if msg := checkShape(req.URL.Path, resp, raw); msg != "" {
 		t.Errorf("%s: %d %s: %s", where, resp.StatusCode, msg, short(string(raw)))
