@@ -1,46 +1,15 @@
 package mgmt_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
-
-// errorLog records the ERROR lines a server logs.
-type errorLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *errorLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelError }
-func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler            { return l }
-func (l *errorLog) WithGroup(string) slog.Handler                 { return l }
-func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
-	line := r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		line += " " + a.String()
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *errorLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.lines
-	l.lines = nil
-	return out
-}
 
 // TestTextThatStoresDifferAboutIsRefused sends NUL bytes, invalid UTF-8 and
 // duplicate JSON keys to the Management API on both stores: PostgreSQL
@@ -52,7 +21,7 @@ func TestTextThatStoresDifferAboutIsRefused(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			logged := &errorLog{}
+			logged := &testenv.ErrorLog{}
 			opts := []testenv.Option{testenv.WithLogger(slog.New(logged))}
 			if backend == "postgres" {
 				opts = append(opts, testenv.WithPostgres())
@@ -115,7 +84,7 @@ func TestTextThatStoresDifferAboutIsRefused(t *testing.T) {
 					got["errorCode"] != p.code {
 					t.Errorf("%s %s %q: %d %v, want 400 %s", p.method, p.path, p.body, status, got, p.code)
 				}
-				if lines := logged.take(); len(lines) > 0 {
+				if lines := logged.Take(); len(lines) > 0 {
 					t.Errorf("%s %s: logged %q", p.method, p.path, lines)
 				}
 			}

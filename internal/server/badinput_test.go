@@ -36,7 +36,7 @@ func TestBadInputNeverBreaksTheServer(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			logged := &errorLog{}
+			logged := &testenv.ErrorLog{}
 			opts := []testenv.Option{
 				testenv.WithLogger(slog.New(logged)),
 				// A small users-import limit keeps the over-limit upload small.
@@ -51,7 +51,7 @@ func TestBadInputNeverBreaksTheServer(t *testing.T) {
 			start := time.Now()
 			s.run()
 			t.Logf("%d requests in %v", s.sent.Load(), time.Since(start).Round(time.Millisecond))
-			for _, line := range logged.take() {
+			for _, line := range logged.Take() {
 				t.Errorf("logged at ERROR: %s", line)
 			}
 			// The server still serves: a login (with the application's
@@ -156,35 +156,6 @@ type sweeper struct {
 	// mfaToken the mfa_token of its login (for the MFA API).
 	userToken, mfaToken string
 	sent                atomic.Int64
-}
-
-// errorLog keeps the lines a server logs at ERROR level.
-type errorLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *errorLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelError }
-func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler            { return l }
-func (l *errorLog) WithGroup(string) slog.Handler                 { return l }
-func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
-	line := r.Message
-	r.Attrs(func(a slog.Attr) bool {
-		line += " " + short(a.String())
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *errorLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.lines
-	l.lines = nil
-	return out
 }
 
 func newSweeper(t *testing.T, e *testenv.Env, tn *testenv.Tenant) *sweeper {

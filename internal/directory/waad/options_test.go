@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/directory"
+	"github.com/gatehouse/gatehouse/internal/directory/directorytest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -128,26 +129,13 @@ func TestVerifyNotConfigured(t *testing.T) {
 // FuzzValidateOptions: any options document is accepted or refused with
 // an *OptionsError, never a panic, and what is accepted parses again.
 func FuzzValidateOptions(f *testing.F) {
-	for _, seed := range []string{
-		`{}`, `null`, `[]`, `{"client_id":"a"}`, `{"client_id":"a","client_secret":"b","tenant_domain":"t.example"}`,
+	directorytest.FuzzOptions(f, []string{
+		`{"client_id":"a"}`,
+		`{"client_id":"a","client_secret":"b","tenant_domain":"t.example"}`,
 		`{"client_id":"a","client_secret":"b","discovery_url":"https://i.example/d","token_endpoint":"http://[::1]:9/t"}`,
 		`{"client_id":"a","client_secret":"b","tenant_domain":"t","domain_aliases":["x",""],"userid_attribute":"sub"}`,
-		`{"client_id":1}`, `{"waad_common_endpoint":true,"client_id":"a"}`, `{"discovery_url":"http://%zz"}`,
-	} {
-		f.Add([]byte(seed))
-	}
-	s := new(Strategy)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		out, err := s.ValidateOptions(json.RawMessage(b))
-		if err != nil {
-			var oe *directory.OptionsError
-			if !errors.As(err, &oe) {
-				t.Fatalf("error %v is not an *OptionsError", err)
-			}
-			return
-		}
-		if _, err := ParseOptions(out); err != nil {
-			t.Fatalf("accepted options do not parse: %s: %v", out, err)
-		}
-	})
+		`{"client_id":1}`,
+		`{"waad_common_endpoint":true,"client_id":"a"}`,
+		`{"discovery_url":"http://%zz"}`,
+	}, new(Strategy).ValidateOptions, ParseOptions)
 }
