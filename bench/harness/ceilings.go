@@ -35,6 +35,15 @@ type Ceilings struct {
 	// together, where Sign/Cores assumes they scale perfectly.
 	SignAll time.Duration
 	Write   time.Duration // one durable single-row commit on SQLite
+
+	writeDir string // where the write probe ran, for WriteAgain
+	writeN   int
+}
+
+// WriteAgain measures the durable write again, the same way, so a run can
+// show whether the disk's latency moved during the load.
+func (c Ceilings) WriteAgain(ctx context.Context) (time.Duration, error) {
+	return MeasureDurableWrite(ctx, c.writeDir, c.writeN)
 }
 
 // PasswordRate is the password grant ceiling in requests per second: every
@@ -67,7 +76,7 @@ func (c Ceilings) ClientCredentialsRate() float64 { return float64(c.Cores) / c.
 // MeasureCeilings measures all three costs; dir is where the write probe's
 // SQLite file goes (use the server database's file system).
 func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, verifyN, signN, writeN int) (Ceilings, error) {
-	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash}
+	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash, writeDir: dir, writeN: writeN}
 	var err error
 	if c.Verify, err = MeasureVerify(hash, verifyN); err != nil {
 		return c, err

@@ -34,6 +34,7 @@ func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harnes
 		printSummary(w, "refresh", o.workers, s)
 		reportRefresh(w, s, ceil)
 		reportCPU(w, s, ceil, serverPID, window())
+		reportWriteAgain(ctx, w, s, ceil)
 	case "mixed":
 		return runMixed(ctx, o, cfg, tc, tn, ceil, w)
 	}
@@ -135,6 +136,23 @@ func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID 
 		fmt.Fprintf(w, "server and load generator in this process %s (%.2f × two signatures), ", fmtDur(per(c.Client)), ratio(per(c.Client), 2*ceil.Sign))
 	}
 	fmt.Fprintf(w, "cores idle %s (%.0f %% of the window)\n", fmtDur(per(c.Idle)), 100*float64(c.Idle)/float64(c.Total))
+}
+
+// reportWriteAgain measures the durable write once more after the load:
+// the disk's fsync latency can change between runs a minute apart, and
+// with it the ceiling, while group commit keeps the server's throughput
+// from following it. The ratio with the later probe shows how much of a
+// run's ratio was the probe.
+func reportWriteAgain(ctx context.Context, w io.Writer, s harness.Summary, ceil harness.Ceilings) {
+	again, err := ceil.WriteAgain(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "  durable write after the load: %v\n", err)
+		return
+	}
+	after := ceil
+	after.Write = again
+	fmt.Fprintf(w, "  durable write after the load %s (before: %s): throughput / ceiling with it (%.0f/s) = %.2f\n",
+		fmtDur(again), fmtDur(ceil.Write), after.RefreshRate(), s.Throughput()/after.RefreshRate())
 }
 
 // passwordWorker sends the tenant's password grant.
