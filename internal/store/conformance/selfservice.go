@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +107,31 @@ func selfServiceTests() []test {
 			b := ok[*store.RateBucket](t)(s.UpdateRateBucket(ctx(t), "ip:192.0.2.1", func(*store.RateBucket) error { return nil }))
 			wantEqual(t, "tokens", b.Tokens, 8.0)
 			wantEqual(t, "key", b.Key, "ip:192.0.2.1")
+		}},
+		{"RateBucketFirstWritesDoNotLoseTokens", func(t *testing.T, s store.Store) {
+			// The race is at a bucket's first write, when there is no row
+			// to lock yet: writers released together on fresh keys.
+			for round := range 10 {
+				key := fmt.Sprintf("ip:198.51.100.%d", round)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for range 6 {
+					wg.Go(func() {
+						<-start
+						if _, err := s.UpdateRateBucket(ctx(t), key, func(b *store.RateBucket) error {
+							b.Tokens++
+							b.ExpiresAt = time.Now().Add(time.Hour)
+							return nil
+						}); err != nil {
+							t.Errorf("UpdateRateBucket: %v", err)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				b := ok[*store.RateBucket](t)(s.UpdateRateBucket(ctx(t), key, func(*store.RateBucket) error { return nil }))
+				wantEqual(t, "tokens of "+key, b.Tokens, 6.0)
+			}
 		}},
 	}
 }

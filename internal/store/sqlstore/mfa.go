@@ -162,8 +162,22 @@ func (s *Store) DeleteMFATransaction(ctx context.Context, id string) error {
 }
 
 // UpdateMFABucket implements store.MFA with the row locked (PostgreSQL)
-// or the database's single writer (SQLite) for the read-modify-write.
+// or the database's single writer (SQLite) for the read-modify-write; a
+// user's first write retries as updateDoc's does, so that concurrent first
+// attempts are all counted.
 func (s *Store) UpdateMFABucket(ctx context.Context, userID string, fn func(*store.MFABucket) error) (*store.MFABucket, error) {
+	for range 3 {
+		b, err := s.tryUpdateMFABucket(ctx, userID, fn)
+		if err != nil || b != nil {
+			return b, err
+		}
+	}
+	return nil, errors.New("update mfa bucket: the row kept appearing under a concurrent first write")
+}
+
+// tryUpdateMFABucket is one attempt of UpdateMFABucket: nil and no error
+// when another writer inserted the user's first bucket meanwhile.
+func (s *Store) tryUpdateMFABucket(ctx context.Context, userID string, fn func(*store.MFABucket) error) (*store.MFABucket, error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("update mfa bucket: %w", err)
@@ -172,8 +186,9 @@ func (s *Store) UpdateMFABucket(ctx context.Context, userID string, fn func(*sto
 	b := store.MFABucket{UserID: userID}
 	var doc string
 	err = tx.QueryRowContext(ctx, `SELECT doc FROM mfa_buckets WHERE user_id = $1`+s.forUpdate(), userID).Scan(&doc)
+	missing := errors.Is(err, sql.ErrNoRows)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case missing:
 	case err != nil:
 		return nil, fmt.Errorf("update mfa bucket: %w", err)
 	default:
@@ -188,12 +203,9 @@ func (s *Store) UpdateMFABucket(ctx context.Context, userID string, fn func(*sto
 	if doc, err = marshalDoc(b); err != nil {
 		return nil, fmt.Errorf("update mfa bucket: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mfa_buckets (user_id, doc) VALUES ($1, $2)
-		ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc`, userID, doc); err != nil {
-		return nil, fmt.Errorf("update mfa bucket: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("update mfa bucket: commit: %w", err)
+	done, err := writeLockedRow(ctx, tx, "mfa_buckets", "user_id", userID, missing, []string{"doc"}, doc)
+	if err != nil || !done {
+		return nil, err
 	}
 	return &b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -125,28 +126,72 @@ func (s *Store) UpdateRateBucket(ctx context.Context, key string, fn func(*store
 // updateDoc is a read-modify-write of one (key, expires_at, doc) row in
 // one transaction, the row locked (PostgreSQL) or under the single writer
 // (SQLite). fn gets "" when there is no row yet.
+//
+// A missing row cannot be locked, so on PostgreSQL two first writers
+// would both read nothing and the later one's upsert would overwrite the
+// earlier one's update. The first write therefore inserts only if the row
+// is still missing; a writer that finds it was beaten starts again, and
+// then reads and locks the row the other one committed.
 func (s *Store) updateDoc(ctx context.Context, tableName, keyCol, key string, fn func(doc string) (string, time.Time, error)) error {
+	for range 3 {
+		done, err := s.tryUpdateDoc(ctx, tableName, keyCol, key, fn)
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("update %s: the row kept appearing under a concurrent first write", tableName)
+}
+
+// tryUpdateDoc is one attempt of updateDoc; done is false when the row was
+// missing at the read and another writer inserted it first.
+func (s *Store) tryUpdateDoc(ctx context.Context, tableName, keyCol, key string, fn func(doc string) (string, time.Time, error)) (done bool, err error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("update %s: %w", tableName, err)
+		return false, fmt.Errorf("update %s: %w", tableName, err)
 	}
 	defer tx.Rollback()
 	var doc string
 	err = tx.QueryRowContext(ctx, `SELECT doc FROM `+tableName+` WHERE `+keyCol+` = $1`+s.forUpdate(), key).Scan(&doc)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("update %s: %w", tableName, err)
+	missing := errors.Is(err, sql.ErrNoRows)
+	if err != nil && !missing {
+		return false, fmt.Errorf("update %s: %w", tableName, err)
 	}
 	newDoc, expires, err := fn(doc)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+tableName+` (`+keyCol+`, expires_at, doc) VALUES ($1, $2, $3)
-		ON CONFLICT (`+keyCol+`) DO UPDATE SET expires_at = excluded.expires_at, doc = excluded.doc`,
-		key, expires.UnixMicro(), newDoc); err != nil {
-		return fmt.Errorf("update %s: %w", tableName, err)
+	return writeLockedRow(ctx, tx, tableName, keyCol, key, missing, []string{"expires_at", "doc"}, expires.UnixMicro(), newDoc)
+}
+
+// writeLockedRow ends a read-modify-write of one row: it updates the row
+// read (and locked) in tx, or, when the read found none, inserts it only
+// if it is still missing, and commits. done is false, with nothing
+// written, when another writer inserted the row first; the caller starts
+// again and then reads and locks that row.
+func writeLockedRow(ctx context.Context, tx *sql.Tx, tableName, keyCol, key string, missing bool, cols []string, vals ...any) (done bool, err error) {
+	args := append([]any{key}, vals...)
+	var q string
+	if missing {
+		q = `INSERT INTO ` + tableName + ` (` + keyCol + `, ` + strings.Join(cols, ", ") + `) VALUES (` +
+			placeholders(1, len(args)) + `) ON CONFLICT (` + keyCol + `) DO NOTHING`
+	} else {
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = fmt.Sprintf("%s = $%d", c, i+2)
+		}
+		q = `UPDATE ` + tableName + ` SET ` + strings.Join(set, ", ") + ` WHERE ` + keyCol + ` = $1`
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("update %s: %w", tableName, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("update %s: %w", tableName, err)
+	} else if n == 0 {
+		return false, nil
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("update %s: commit: %w", tableName, err)
+		return false, fmt.Errorf("update %s: commit: %w", tableName, err)
 	}
-	return nil
+	return true, nil
 }
