@@ -248,10 +248,14 @@ func (m *Manager) RotateAlg(ctx context.Context, alg jose.SignatureAlgorithm) (*
 
 // ErrNotRevocable is returned by Revoke for a key that is not a previous
 // key: the current and next keys sign (or will sign) tokens.
-var ErrNotRevocable = errors.New("keys: only the previous signing key can be revoked")
+var ErrNotRevocable = errors.New("keys: only a previously used signing key can be revoked")
 
-// Revoke withdraws a previous key, of any algorithm: it leaves the JWKS,
-// so tokens it signed stop verifying, and it can never return.
+// Revoke withdraws a previously used key, of any algorithm: it leaves the
+// JWKS, so tokens it signed stop verifying, and it can never return. Any
+// key that is neither current nor next qualifies, not only the one that
+// carries the previous flag: a second rotation moves that flag on but
+// leaves the older key published, and a published key must stay
+// revocable (Auth0 lists every previously used key as revocable).
 func (m *Manager) Revoke(ctx context.Context, kid string) (*store.SigningKey, error) {
 	var revoked *store.SigningKey
 	err := m.store.ReplaceSigningKeys(ctx, func(ks []*store.SigningKey) ([]*store.SigningKey, error) {
@@ -259,7 +263,7 @@ func (m *Manager) Revoke(ctx context.Context, kid string) (*store.SigningKey, er
 			if k.KID != kid {
 				continue
 			}
-			if !k.Previous || k.Revoked {
+			if k.Current || k.Next || k.Revoked {
 				return nil, ErrNotRevocable
 			}
 			now := m.now().UTC()

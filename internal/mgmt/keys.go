@@ -140,7 +140,7 @@ func (h *handler) revokeSigningKey(w http.ResponseWriter, r *http.Request, _ Pri
 		return &apiError{Status: http.StatusNotFound, Code: "inexistent_signing_key", Message: "The signing key does not exist"}
 	}
 	if errors.Is(err, keys.ErrNotRevocable) {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_signing_key", Message: "Only the previous signing key can be revoked"}
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_signing_key", Message: "Only a previously used signing key can be revoked"}
 	}
 	if err != nil {
 		return err

@@ -68,4 +68,29 @@ func TestSigningKeysRotateAndRevoke(t *testing.T) {
 	if _, ok := e.keys.Lookup(cur.KID); ok {
 		t.Fatal("a revoked key still verifies tokens")
 	}
+	e.call(t, adminToken, "PUT", "/api/v2/keys/signing/"+cur.KID+"/revoke", nil).wantError(t, http.StatusBadRequest, "invalid_signing_key", "")
+
+	// Two rotations without a revocation: the key from two rotations back
+	// has lost the previous flag but is still published, so it must still
+	// be revocable.
+	older := find(list(), func(k signingKey) bool { return k.Current }).KID
+	for range 2 {
+		if r := e.call(t, adminToken, "POST", "/api/v2/keys/signing/rotate", nil); r.status != http.StatusCreated {
+			t.Fatalf("rotate: %d %s", r.status, r.body)
+		}
+	}
+	if k := find(list(), func(k signingKey) bool { return k.KID == older }); k.Previous || k.Current || k.Next || k.Revoked {
+		t.Fatalf("key from two rotations back = %+v", k)
+	}
+	if _, ok := e.keys.Lookup(older); !ok {
+		t.Fatal("the key from two rotations back is no longer published before any revocation")
+	}
+	if r := e.call(t, adminToken, "PUT", "/api/v2/keys/signing/"+older+"/revoke", nil); r.status != http.StatusOK {
+		t.Fatalf("revoke the key from two rotations back: %d %s", r.status, r.body)
+	}
+	if _, ok := e.keys.Lookup(older); ok {
+		t.Fatal("the revoked older key still verifies tokens")
+	}
+	nextNow := find(list(), func(k signingKey) bool { return k.Next }).KID
+	e.call(t, adminToken, "PUT", "/api/v2/keys/signing/"+nextNow+"/revoke", nil).wantError(t, http.StatusBadRequest, "invalid_signing_key", "")
 }
