@@ -115,21 +115,14 @@ func mfaTests() []test {
 			// lock: none may be lost, or a burst of guesses goes uncounted.
 			for round := range 10 {
 				user := fmt.Sprintf("auth0|burst-%d", round)
-				start := make(chan struct{})
-				var wg sync.WaitGroup
-				for range 6 {
-					wg.Go(func() {
-						<-start
-						if _, err := s.UpdateMFABucket(ctx(t), user, func(b *store.MFABucket) error {
-							b.Tokens++
-							return nil
-						}); err != nil {
-							t.Errorf("UpdateMFABucket: %v", err)
-						}
-					})
-				}
-				close(start)
-				wg.Wait()
+				releaseTogether(6, func() {
+					if _, err := s.UpdateMFABucket(ctx(t), user, func(b *store.MFABucket) error {
+						b.Tokens++
+						return nil
+					}); err != nil {
+						t.Errorf("UpdateMFABucket: %v", err)
+					}
+				})
 				b := ok[*store.MFABucket](t)(s.UpdateMFABucket(ctx(t), user, func(*store.MFABucket) error { return nil }))
 				wantEqual(t, "tokens of "+user, b.Tokens, 6.0)
 			}

@@ -113,25 +113,33 @@ func selfServiceTests() []test {
 			// to lock yet: writers released together on fresh keys.
 			for round := range 10 {
 				key := fmt.Sprintf("ip:198.51.100.%d", round)
-				start := make(chan struct{})
-				var wg sync.WaitGroup
-				for range 6 {
-					wg.Go(func() {
-						<-start
-						if _, err := s.UpdateRateBucket(ctx(t), key, func(b *store.RateBucket) error {
-							b.Tokens++
-							b.ExpiresAt = time.Now().Add(time.Hour)
-							return nil
-						}); err != nil {
-							t.Errorf("UpdateRateBucket: %v", err)
-						}
-					})
-				}
-				close(start)
-				wg.Wait()
+				releaseTogether(6, func() {
+					if _, err := s.UpdateRateBucket(ctx(t), key, func(b *store.RateBucket) error {
+						b.Tokens++
+						b.ExpiresAt = time.Now().Add(time.Hour)
+						return nil
+					}); err != nil {
+						t.Errorf("UpdateRateBucket: %v", err)
+					}
+				})
 				b := ok[*store.RateBucket](t)(s.UpdateRateBucket(ctx(t), key, func(*store.RateBucket) error { return nil }))
 				wantEqual(t, "tokens of "+key, b.Tokens, 6.0)
 			}
 		}},
 	}
+}
+
+// releaseTogether runs write on n goroutines released at the same moment
+// and waits for all of them: the way to meet a race on a row's first write.
+func releaseTogether(n int, write func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			write()
+		})
+	}
+	close(start)
+	wg.Wait()
 }
