@@ -6,16 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ManagementClient } from 'auth0';
 import { AuthenticationClient } from 'auth0/legacy';
+import { domain, mgmt } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
 const CONNECTION = 'actions-db';
 const USERNAME = 'action.user@example.com';
 const PASSWORD = 'correct horse battery staple 1A!';
@@ -24,12 +17,6 @@ const state = {};
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
-
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 
 describe('ManagementClient: rules and Actions', () => {
   it('sets up an application, a connection and a user', async () => {

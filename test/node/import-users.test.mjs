@@ -8,24 +8,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
-import { ManagementClient } from 'auth0';
 import { AuthenticationClient } from 'auth0/legacy';
+import { domain, mgmt } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
 const CONNECTION = 'Imported-Users';
 const OLD_PASSWORD = 'the password from before';
-
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 
 const seed = {};
 

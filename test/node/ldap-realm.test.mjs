@@ -7,21 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { ManagementClient } from 'auth0';
 import { AuthApiError, AuthenticationClient } from 'auth0/legacy';
+import { domain, mgmt, required } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 const seed = {};
 
 describe('an ad connection through the SDK', () => {

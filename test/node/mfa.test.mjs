@@ -16,16 +16,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 
-import { ManagementClient, ManagementError } from 'auth0';
+import { ManagementError } from 'auth0';
 import { AuthApiError, AuthenticationClient } from 'auth0/legacy';
+import { domain, mgmt, required } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
 const base = `https://${domain}`;
 const CONNECTION = 'Username-Password-Authentication';
 const USERNAME = 'mia@example.com';
@@ -81,12 +75,6 @@ async function post(path, body, bearer) {
   const res = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
-
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 
 const auth = () => new AuthenticationClient({ domain, clientId: need('clientID'), clientSecret: need('clientSecret') });
 

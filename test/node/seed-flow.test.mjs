@@ -12,16 +12,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 
-import { ManagementClient, ManagementError } from 'auth0';
+import { ManagementError } from 'auth0';
 import { AuthApiError, AuthenticationClient, UserInfoClient } from 'auth0/legacy';
+import { domain, mgmt } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN'); // host:port, as an Auth0 tenant domain
 const issuer = `https://${domain}/`;
 
 const API = 'https://api.example.com/';
@@ -42,12 +36,6 @@ function need(key) {
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
-
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 
 describe('ManagementClient: seed the tenant', () => {
   it('creates the API with a scope and offline access', async () => {

@@ -7,17 +7,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ManagementClient } from 'auth0';
 import { AuthApiError, AuthenticationClient } from 'auth0/legacy';
+import { domain, mailTo, mgmt } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
-const mailbox = required('MAILBOX_URL');
 const CONNECTION = 'Username-Password-Authentication';
 const EMAIL = 'signup@example.com';
 const PASSWORD = 'Signed up 1!';
@@ -25,23 +17,7 @@ const NEW_PASSWORD = 'Reset by mail 2?';
 
 const seed = {};
 
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
-
 const auth = () => new AuthenticationClient({ domain, clientId: seed.clientID, clientSecret: seed.clientSecret });
-
-// latestMail waits for a message to addr and returns its text.
-async function latestMail(addr) {
-  for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${mailbox}?to=${encodeURIComponent(addr)}`);
-    if (res.status === 200) return res.text();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no mail to ${addr}`);
-}
 
 describe('self-service through the SDK', () => {
   it('seeds an application and a database connection', async () => {
@@ -101,7 +77,7 @@ describe('self-service through the SDK', () => {
     const res = await auth().database.changePassword({ email: EMAIL, connection: CONNECTION });
     assert.equal(res.status, 200);
     assert.equal(res.data, "We've just sent you an email to reset your password.");
-    const text = await latestMail(EMAIL);
+    const text = await mailTo(EMAIL);
     const link = text.match(/https:\/\/\S+/)[0];
     assert.ok(link.startsWith(`https://${domain}/lo/reset?ticket=`), link);
     seed.link = link;

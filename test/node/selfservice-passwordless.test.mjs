@@ -9,40 +9,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ManagementClient } from 'auth0';
 import { AuthApiError, AuthenticationClient } from 'auth0/legacy';
+import { domain, mailTo, mgmt } from './env.mjs';
 
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} must be set (TestAuth0NodeSDK sets it)`);
-  return v;
-}
-
-const domain = required('GATEHOUSE_DOMAIN');
-const mailbox = required('MAILBOX_URL');
 const EMAIL = 'nopass@example.com';
 const PHONE = '+15550109876';
 const seed = {};
-
-const mgmt = new ManagementClient({
-  domain,
-  clientId: required('GATEHOUSE_CLIENT_ID'),
-  clientSecret: required('GATEHOUSE_CLIENT_SECRET'),
-});
 
 const auth = () => new AuthenticationClient({ domain, clientId: seed.clientID, clientSecret: seed.clientSecret });
 
 // mailedCode waits for a message to addr holding a six-digit code.
 async function mailedCode(addr) {
-  for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${mailbox}?to=${encodeURIComponent(addr)}`);
-    if (res.status === 200) {
-      const m = (await res.text()).match(/\b\d{6}\b/);
-      if (m) return m[0];
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no code mailed to ${addr}`);
+  return (await mailTo(addr, /\b\d{6}\b/)).match(/\b\d{6}\b/)[0];
 }
 
 describe('passwordless through the SDK', () => {
