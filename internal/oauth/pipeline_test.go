@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -256,5 +258,36 @@ func TestPostLoginClaimsReachBothTokens(t *testing.T) {
 	}
 	if body["scope"] != "openid" {
 		t.Errorf("scope %v", body["scope"])
+	}
+}
+
+// TestATokenThatCannotBeMintedIsRefusedBeforeTheCommit: the signatures
+// overlap the commit, so everything that can refuse a token must do so
+// before it; a claim JSON cannot carry ends the request with no write (a
+// refresh family rotated for tokens never handed out would turn the
+// client's retry into a reuse).
+func TestATokenThatCannotBeMintedIsRefusedBeforeTheCommit(t *testing.T) {
+	t.Parallel()
+	for _, claims := range []string{"access", "id"} {
+		t.Run(claims, func(t *testing.T) {
+			t.Parallel()
+			j := &journal{}
+			hooks := recording(j)
+			hooks.PostLogin = oauth.PostLoginFunc(func(_ context.Context, a *oauth.Authorization) error {
+				if claims == "access" {
+					a.AccessClaims["https://example.com/n"] = math.NaN()
+				} else {
+					a.IDClaims["https://example.com/n"] = math.Inf(1)
+				}
+				return nil
+			})
+			status, body := post(newTestHandler(t, &fakeGrant{j: j}, hooks))
+			if status != http.StatusInternalServerError || body["error"] != "server_error" {
+				t.Fatalf("%d %v, want 500 server_error", status, body)
+			}
+			if slices.Contains(j.phases, "commit") {
+				t.Fatalf("phases %v: committed a login whose tokens could not be minted", j.phases)
+			}
+		})
 	}
 }

@@ -198,15 +198,42 @@ func (h *Handler) authenticated(ctx context.Context, t *trip, x Exchange, pass P
 	if len(t.auth.AMR) > 0 && t.auth.User != nil {
 		t.auth.AccessClaims["amr"], t.auth.IDClaims["amr"] = t.auth.AMR, t.auth.AMR
 	}
-	resp, err := h.mint(t.auth)
+	resp, unsigned, err := h.prepare(t.auth)
 	if err != nil {
 		return nil, err
+	}
+	// The signatures are made while the commit waits on the disk (an fsync
+	// on SQLite, a round trip on PostgreSQL), so a grant takes the longer of
+	// the two, not their sum, and a core has signing to do while the writes
+	// of every request in flight wait together. Everything that can refuse
+	// a token was settled in prepare: after a durable commit only a broken
+	// random source could stop its signature.
+	signed := make([]chan signature, len(unsigned))
+	for i, u := range unsigned {
+		signed[i] = make(chan signature, 1)
+		go func() {
+			tok, err := u.Sign()
+			signed[i] <- signature{tok, err}
+		}()
 	}
 	if resp.RefreshToken, err = x.Commit(ctx, t.auth); err != nil {
 		return nil, err
 	}
+	for i, dst := range []*string{&resp.AccessToken, &resp.IDToken}[:len(unsigned)] {
+		s := <-signed[i]
+		if s.err != nil {
+			return nil, ErrServer.WithCause(s.err)
+		}
+		*dst = s.token
+	}
 	resp.RecoveryCode = t.auth.RecoveryCode
 	return resp, nil
+}
+
+// signature is one token's signing outcome.
+type signature struct {
+	token string
+	err   error
 }
 
 // trustForwardedFor makes the auth0-forwarded-for address the user's IP,
@@ -224,43 +251,35 @@ func trustForwardedFor(ctx context.Context, r *http.Request, client *store.Clien
 	return WithClientIP(ctx, ip.String())
 }
 
-// mint signs the access token and, for a user who was granted openid, the
-// ID token. The refresh token is the grant's: its commit draws it.
-func (h *Handler) mint(auth *Authorization) (*TokenResponse, error) {
+// prepare builds the response and the tokens it needs signed: the access
+// token first and, for a user who was granted openid, the ID token. The
+// refresh token is the grant's: its commit draws it.
+func (h *Handler) prepare(auth *Authorization) (*TokenResponse, []tokens.Unsigned, error) {
 	now := h.Now()
 	subject := auth.Client.ClientID + "@clients"
 	if auth.User != nil {
 		subject = auth.User.UserID
 	}
-	// The ID token is signed on another core while this one signs the
-	// access token: two RSA signatures are most of a grant's work, and a
-	// lightly loaded server answers in one signature's time instead of two.
-	var idToken string
-	idErr := make(chan error, 1)
-	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
-		go func() {
-			var err error
-			idToken, err = h.Minter.IDToken(tokens.IDToken{Client: auth.Client, User: auth.User, Scopes: auth.Scopes, Extra: auth.IDClaims, IssuedAt: now})
-			idErr <- err
-		}()
-	} else {
-		idErr <- nil
-	}
 	tokenScopes := auth.Scopes
 	if auth.TokenScopes != nil {
 		tokenScopes = auth.TokenScopes
 	}
-	at, lifetime, err := h.Minter.AccessToken(tokens.AccessToken{
+	at, lifetime, err := h.Minter.PrepareAccessToken(tokens.AccessToken{
 		Subject: subject, ClientID: auth.Client.ClientID, GrantType: auth.GrantType,
 		API: auth.API, Scopes: tokenScopes, Extra: auth.AccessClaims, IssuedAt: now,
 	})
-	if ierr := <-idErr; err == nil {
-		err = ierr
-	}
 	if err != nil {
-		return nil, ErrServer.WithCause(err)
+		return nil, nil, ErrServer.WithCause(err)
 	}
-	return &TokenResponse{AccessToken: at, IDToken: idToken, ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(tokenScopes, " ")}, nil
+	unsigned := []tokens.Unsigned{at}
+	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
+		id, err := h.Minter.PrepareIDToken(tokens.IDToken{Client: auth.Client, User: auth.User, Scopes: auth.Scopes, Extra: auth.IDClaims, IssuedAt: now})
+		if err != nil {
+			return nil, nil, ErrServer.WithCause(err)
+		}
+		unsigned = append(unsigned, id)
+	}
+	return &TokenResponse{ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(tokenScopes, " ")}, unsigned, nil
 }
 
 // emit is the events phase: the grant's success event (after s for a

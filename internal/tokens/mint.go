@@ -39,8 +39,31 @@ type AccessToken struct {
 	IssuedAt    time.Time
 }
 
+// Unsigned is a token whose claims are encoded and whose key is chosen:
+// everything that could refuse it has been checked, and only the signature,
+// most of a token's cost, is left. The token endpoint prepares its tokens
+// before its durable write and signs them while the write waits on the disk.
+type Unsigned struct {
+	signer  jose.Signer
+	payload []byte
+}
+
+// Sign signs the token. With a valid key it cannot fail but for a broken
+// random source.
+func (u Unsigned) Sign() (string, error) { return signJWT(u.signer, u.payload) }
+
 // AccessToken signs at and returns it with its lifetime in seconds.
 func (m *Minter) AccessToken(at AccessToken) (string, int, error) {
+	u, lifetime, err := m.PrepareAccessToken(at)
+	if err != nil {
+		return "", 0, err
+	}
+	tok, err := u.Sign()
+	return tok, lifetime, err
+}
+
+// PrepareAccessToken is AccessToken up to the signature.
+func (m *Minter) PrepareAccessToken(at AccessToken) (Unsigned, int, error) {
 	lifetime := DefaultAccessTokenLifetime
 	aud := Audience{m.UserinfoAudience()}
 	alg := "RS256"
@@ -67,14 +90,13 @@ func (m *Minter) AccessToken(at AccessToken) (string, int, error) {
 	}
 	payload, err := encodeClaims(c, at.Extra)
 	if err != nil {
-		return "", 0, err
+		return Unsigned{}, 0, err
 	}
 	signer, err := m.signer(alg, func() ([]byte, error) { return []byte(at.API.SigningSecret), nil })
 	if err != nil {
-		return "", 0, err
+		return Unsigned{}, 0, err
 	}
-	tok, err := signJWT(signer, payload)
-	return tok, lifetime, err
+	return Unsigned{signer: signer, payload: payload}, lifetime, nil
 }
 
 // IDToken describes an ID token to mint.
@@ -89,6 +111,15 @@ type IDToken struct {
 // IDToken signs an ID token: aud is the client_id, profile claims follow the
 // granted OIDC scopes, the algorithm follows the client's jwt_configuration.
 func (m *Minter) IDToken(it IDToken) (string, error) {
+	u, err := m.PrepareIDToken(it)
+	if err != nil {
+		return "", err
+	}
+	return u.Sign()
+}
+
+// PrepareIDToken is IDToken up to the signature.
+func (m *Minter) PrepareIDToken(it IDToken) (Unsigned, error) {
 	lifetime := it.Client.JWTConfiguration.LifetimeInSeconds
 	if lifetime <= 0 {
 		lifetime = DefaultIDTokenLifetime
@@ -107,7 +138,7 @@ func (m *Minter) IDToken(it IDToken) (string, error) {
 	claims["exp"] = iat + int64(lifetime)
 	payload, err := encodeClaims(claims, nil)
 	if err != nil {
-		return "", err
+		return Unsigned{}, err
 	}
 	alg := it.Client.JWTConfiguration.Alg
 	if alg == "" {
@@ -117,9 +148,9 @@ func (m *Minter) IDToken(it IDToken) (string, error) {
 		return ClientSecretKey(it.Client.ClientSecret, it.Client.JWTConfiguration.SecretEncoded)
 	})
 	if err != nil {
-		return "", err
+		return Unsigned{}, err
 	}
-	return signJWT(signer, payload)
+	return Unsigned{signer: signer, payload: payload}, nil
 }
 
 // signer picks the key for alg: a shared secret (from secret) for HS256,
