@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,14 +37,47 @@ type Ceilings struct {
 	SignAll time.Duration
 	Write   time.Duration // one durable single-row commit on SQLite
 
-	writeDir string // where the write probe ran, for WriteAgain
+	writeDir string // where the write probe ran, for Again
+	signN    int
 	writeN   int
+	// The samples behind Sign, SignAll and Write, for Pool.
+	signs, signAlls, writes []time.Duration
 }
 
-// WriteAgain measures the durable write again, the same way, so a run can
-// show whether the disk's latency moved during the load.
-func (c Ceilings) WriteAgain(ctx context.Context) (time.Duration, error) {
-	return MeasureDurableWrite(ctx, c.writeDir, c.writeN)
+// Again measures the signature and the durable write again, the same way
+// (the password hash is left alone): run after a load, it shows whether
+// the machine moved during it. The fsync's latency on this disk can change
+// mode between runs a minute apart, and a shared host's cores from one
+// second to the next.
+func (c Ceilings) Again(ctx context.Context) (Ceilings, error) {
+	// A load generator may have narrowed itself to fewer Ps for the load;
+	// every core signs in the probe.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.Cores))
+	again := c
+	var err error
+	if again.signs, err = signSamples(c.signN); err != nil {
+		return c, err
+	}
+	if again.signAlls, err = signAllRuns(c.signN, c.Cores); err != nil {
+		return c, err
+	}
+	if again.writes, err = writeSamples(ctx, c.writeDir, c.writeN); err != nil {
+		return c, err
+	}
+	again.Sign, again.SignAll, again.Write = Median(again.signs), Median(again.signAlls), Median(again.writes)
+	return again, nil
+}
+
+// Pool is the ceiling from both measurements' samples together: the
+// medians of the probes made before and after a load, a reference that
+// brackets the load in time instead of preceding it.
+func (c Ceilings) Pool(later Ceilings) Ceilings {
+	p := c
+	p.signs = append(slices.Clip(c.signs), later.signs...)
+	p.signAlls = append(slices.Clip(c.signAlls), later.signAlls...)
+	p.writes = append(slices.Clip(c.writes), later.writes...)
+	p.Sign, p.SignAll, p.Write = Median(p.signs), Median(p.signAlls), Median(p.writes)
+	return p
 }
 
 // PasswordRate is the password grant ceiling in requests per second: every
@@ -76,20 +110,21 @@ func (c Ceilings) ClientCredentialsRate() float64 { return float64(c.Cores) / c.
 // MeasureCeilings measures all three costs; dir is where the write probe's
 // SQLite file goes (use the server database's file system).
 func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, verifyN, signN, writeN int) (Ceilings, error) {
-	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash, writeDir: dir, writeN: writeN}
+	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash, writeDir: dir, signN: signN, writeN: writeN}
 	var err error
 	if c.Verify, err = MeasureVerify(hash, verifyN); err != nil {
 		return c, err
 	}
-	if c.Sign, err = MeasureSign(signN); err != nil {
+	if c.signs, err = signSamples(signN); err != nil {
 		return c, err
 	}
-	if c.SignAll, err = MeasureSignAllCores(signN, c.Cores); err != nil {
+	if c.signAlls, err = signAllRuns(signN, c.Cores); err != nil {
 		return c, err
 	}
-	if c.Write, err = MeasureDurableWrite(ctx, dir, writeN); err != nil {
+	if c.writes, err = writeSamples(ctx, dir, writeN); err != nil {
 		return c, err
 	}
+	c.Sign, c.SignAll, c.Write = Median(c.signs), Median(c.signAlls), Median(c.writes)
 	return c, nil
 }
 
@@ -137,9 +172,14 @@ func MeasureBcryptVerify(cost, n int) (time.Duration, error) {
 // 2048-bit key, PKCS#1 v1.5 over SHA-256) of a token-sized payload,
 // hashing included.
 func MeasureSign(n int) (time.Duration, error) {
+	samples, err := signSamples(n)
+	return Median(samples), err
+}
+
+func signSamples(n int) ([]time.Duration, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return 0, fmt.Errorf("sign ceiling: %w", err)
+		return nil, fmt.Errorf("sign ceiling: %w", err)
 	}
 	payload := make([]byte, 600) // a compact access token's header.payload
 	rand.Read(payload)
@@ -150,19 +190,24 @@ func MeasureSign(n int) (time.Duration, error) {
 		_, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
 		samples = append(samples, time.Since(start))
 		if err != nil {
-			return 0, fmt.Errorf("sign ceiling: %w", err)
+			return nil, fmt.Errorf("sign ceiling: %w", err)
 		}
 	}
-	return Median(samples), nil
+	return samples, nil
 }
 
 // MeasureSignAllCores has cores goroutines sign at once, n signatures in
 // all (at least one each), three times, and returns the median of the
 // three runs' wall time per signature.
 func MeasureSignAllCores(n, cores int) (time.Duration, error) {
+	runs, err := signAllRuns(n, cores)
+	return Median(runs), err
+}
+
+func signAllRuns(n, cores int) ([]time.Duration, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return 0, fmt.Errorf("sign ceiling: %w", err)
+		return nil, fmt.Errorf("sign ceiling: %w", err)
 	}
 	payload := make([]byte, 600)
 	rand.Read(payload)
@@ -185,11 +230,11 @@ func MeasureSignAllCores(n, cores int) (time.Duration, error) {
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return 0, fmt.Errorf("sign ceiling: %w", err)
+			return nil, fmt.Errorf("sign ceiling: %w", err)
 		}
 		runs = append(runs, time.Since(start)/time.Duration(each*cores))
 	}
-	return Median(runs), nil
+	return runs, nil
 }
 
 // MeasureDurableWrite returns the median time of n single-row INSERT
@@ -197,14 +242,19 @@ func MeasureSignAllCores(n, cores int) (time.Duration, error) {
 // CreateRefreshFamily of a family shaped like those the token endpoint
 // stores. The probe's file is created in dir and removed afterwards.
 func MeasureDurableWrite(ctx context.Context, dir string, n int) (time.Duration, error) {
+	samples, err := writeSamples(ctx, dir, n)
+	return Median(samples), err
+}
+
+func writeSamples(ctx context.Context, dir string, n int) ([]time.Duration, error) {
 	probe, err := os.MkdirTemp(dir, "write-ceiling-")
 	if err != nil {
-		return 0, fmt.Errorf("write ceiling: %w", err)
+		return nil, fmt.Errorf("write ceiling: %w", err)
 	}
 	defer os.RemoveAll(probe)
 	st, err := OpenProbeStore(ctx, filepath.Join(probe, "probe.db"))
 	if err != nil {
-		return 0, fmt.Errorf("write ceiling: %w", err)
+		return nil, fmt.Errorf("write ceiling: %w", err)
 	}
 	defer st.Close()
 	const warmup = 5
@@ -215,13 +265,13 @@ func MeasureDurableWrite(ctx context.Context, dir string, n int) (time.Duration,
 		err := st.CreateRefreshFamily(ctx, f)
 		took := time.Since(start)
 		if err != nil {
-			return 0, fmt.Errorf("write ceiling: %w", err)
+			return nil, fmt.Errorf("write ceiling: %w", err)
 		}
 		if i >= warmup {
 			samples = append(samples, took)
 		}
 	}
-	return Median(samples), nil
+	return samples, nil
 }
 
 // OpenProbeStore opens a SQLite sqlstore at path with a throwaway master

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -95,9 +96,14 @@ func (c *TokenClient) Token(ctx context.Context, form url.Values) (Result, error
 		return Result{Transport: transportKind(err)}, nil
 	}
 	defer resp.Body.Close()
+	return readToken(resp), nil
+}
+
+// readToken reads a token endpoint's answer into a Result.
+func readToken(resp *http.Response) Result {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Result{Status: resp.StatusCode, Transport: transportKind(err)}, nil
+		return Result{Status: resp.StatusCode, Transport: transportKind(err)}
 	}
 	res := Result{Status: resp.StatusCode}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
@@ -106,7 +112,7 @@ func (c *TokenClient) Token(ctx context.Context, form url.Values) (Result, error
 	var body tokenBody
 	if err := json.Unmarshal(raw, &body); err != nil {
 		res.Code = "undecodable_body"
-		return res, nil
+		return res
 	}
 	switch {
 	case body.Error != "":
@@ -115,7 +121,107 @@ func (c *TokenClient) Token(ctx context.Context, form url.Values) (Result, error
 		res.Code = "no_access_token"
 	}
 	res.RefreshToken = body.RefreshToken
+	return res
+}
+
+// Conn returns a token client for one worker's goroutine: its requests go
+// over a keep-alive connection of its own to each server, written and read
+// on that goroutine. http.Client hands every request to two transport
+// goroutines and back; on a machine whose cores the server under test
+// shares, those wake-ups cost the load generator more CPU than the request
+// itself, and the server's figures then carry that cost.
+func (c *TokenClient) Conn() *TokenConn {
+	return &TokenConn{client: c, conns: map[string]*wire{}}
+}
+
+// TokenConn is one worker's connections; it is not safe for concurrent use.
+type TokenConn struct {
+	client *TokenClient
+	conns  map[string]*wire // by base URL
+	buf    bytes.Buffer
+}
+
+// wire is one open HTTP/1.1 connection.
+type wire struct {
+	conn net.Conn
+	r    *bufio.Reader
+	host string
+}
+
+// requestTimeout bounds one request on a TokenConn, as the http.Client's
+// Timeout does for Token.
+const requestTimeout = 30 * time.Second
+
+// Token posts form as TokenClient.Token does (the same request line and
+// headers: Host, User-Agent, Content-Length, Content-Type) and reads the
+// answer.
+func (t *TokenConn) Token(ctx context.Context, form url.Values) (Result, error) {
+	base := t.client.base()
+	w, err := t.open(ctx, base)
+	if err != nil {
+		return Result{Transport: transportKind(err)}, nil
+	}
+	deadline := time.Now().Add(requestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	body := form.Encode()
+	t.buf.Reset()
+	fmt.Fprintf(&t.buf, "POST /oauth/token HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: %d\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n%s", w.host, len(body), body)
+	resp, err := w.roundTrip(t.buf.Bytes(), deadline)
+	if err != nil {
+		t.drop(base)
+		return Result{Transport: transportKind(err)}, nil
+	}
+	res := readToken(resp)
+	if resp.Close || res.Transport != "" {
+		t.drop(base)
+	}
 	return res, nil
+}
+
+// Close closes every connection.
+func (t *TokenConn) Close() {
+	for base := range t.conns {
+		t.drop(base)
+	}
+}
+
+func (t *TokenConn) open(ctx context.Context, base string) (*wire, error) {
+	if w := t.conns[base]; w != nil {
+		return w, nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("token conn: %q is not an http:// base URL", base)
+	}
+	d := net.Dialer{Timeout: requestTimeout}
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, err
+	}
+	w := &wire{conn: conn, r: bufio.NewReader(conn), host: u.Host}
+	t.conns[base] = w
+	return w, nil
+}
+
+func (t *TokenConn) drop(base string) {
+	if w := t.conns[base]; w != nil {
+		w.conn.Close()
+		delete(t.conns, base)
+	}
+}
+
+// roundTrip writes one request and reads its response's head; the caller
+// reads the body before the next request.
+func (w *wire) roundTrip(req []byte, deadline time.Time) (*http.Response, error) {
+	if err := w.conn.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	if _, err := w.conn.Write(req); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(w.r, nil)
 }
 
 // transportKind names a client-side failure without echoing the URL.

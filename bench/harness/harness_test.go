@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +117,56 @@ func TestParseCPUCounters(t *testing.T) {
 	}
 }
 
+// TestCeilingsPoolBeforeAndAfter: the pooled ceiling takes the medians of
+// both probes' samples, not the mean of their medians, and leaves the
+// probe it was built from as it was.
+func TestCeilingsPoolBeforeAndAfter(t *testing.T) {
+	t.Parallel()
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	before := Ceilings{Cores: 2, Sign: 2 * time.Millisecond, Write: 1 * time.Millisecond,
+		signs: ms(1, 2, 3), signAlls: ms(1, 1, 1), writes: ms(1, 1, 1)}
+	after := Ceilings{Cores: 2, signs: ms(4, 5, 6, 7, 8), signAlls: ms(3, 3, 3, 3), writes: ms(9, 9, 9, 9)}
+	p := before.Pool(after)
+	if p.Sign != 4*time.Millisecond || p.SignAll != 3*time.Millisecond || p.Write != 9*time.Millisecond {
+		t.Errorf("pooled sign %v, sign-all %v, write %v; want 4ms, 3ms, 9ms (medians of the pooled samples)", p.Sign, p.SignAll, p.Write)
+	}
+	if want := 1 / (2*0.004/2 + 0.009); math.Abs(p.RefreshRate()-want) > 1e-9 {
+		t.Errorf("pooled refresh ceiling %v/s, want %v/s", p.RefreshRate(), want)
+	}
+	if len(before.signs) != 3 || before.Sign != 2*time.Millisecond {
+		t.Errorf("pooling changed the first probe: %v samples, sign %v", len(before.signs), before.Sign)
+	}
+}
+
+// TestCeilingsAgainMeasuresAnew: a second probe measures the signature and
+// the write again in the same directory, and keeps the hash's figure.
+func TestCeilingsAgainMeasuresAnew(t *testing.T) {
+	t.Parallel()
+	c, err := MeasureCeilings(context.Background(), "bcrypt", t.TempDir(), 1, 3, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Again(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.signs) != 3 || len(again.writes) != 3 || len(again.signAlls) != 3 || again.Sign <= 0 || again.Write <= 0 {
+		t.Errorf("second probe: %d signs, %d writes, %d sign-all runs, sign %v, write %v", len(again.signs), len(again.writes), len(again.signAlls), again.Sign, again.Write)
+	}
+	if again.Verify != c.Verify {
+		t.Errorf("the hash was measured again: %v, first %v", again.Verify, c.Verify)
+	}
+	if p := c.Pool(again); len(p.signs) != 6 || len(p.writes) != 6 {
+		t.Errorf("pooled %d signs and %d writes, want 6 each", len(p.signs), len(p.writes))
+	}
+}
+
 func TestMeasureSignAllCores(t *testing.T) {
 	d, err := MeasureSignAllCores(4, 2)
 	if err != nil || d <= 0 {
@@ -216,22 +267,29 @@ func TestLocalServesTheSeededGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := &TokenClient{HTTP: NewHTTPClient(2), URL: l.URL}
-	res, err := tc.Token(ctx, tn.PasswordForm())
-	if err != nil || !res.OK() || res.RefreshToken == "" {
-		t.Fatalf("password grant: %v %+v", err, res)
-	}
-	first := res.RefreshToken
-	res, err = tc.Token(ctx, tn.RefreshForm(first))
-	if err != nil || !res.OK() || res.RefreshToken == "" || res.RefreshToken == first {
-		t.Fatalf("refresh grant did not rotate: %v %+v", err, res)
-	}
-	res, err = tc.Token(ctx, tn.RefreshForm(first))
-	if err != nil || res.OK() || res.Status != http.StatusForbidden || res.Code != "invalid_grant" {
-		t.Errorf("reusing a rotated token: %+v, want 403 invalid_grant", res)
-	}
-	res, err = tc.Token(ctx, tn.ClientCredentialsForm())
-	if err != nil || !res.OK() {
-		t.Errorf("client_credentials grant: %v %+v", err, res)
+	conn := tc.Conn()
+	defer conn.Close()
+	for _, c := range []struct {
+		name  string
+		token func(context.Context, url.Values) (Result, error)
+	}{{"http.Client", tc.Token}, {"a worker's own connection", conn.Token}} {
+		res, err := c.token(ctx, tn.PasswordForm())
+		if err != nil || !res.OK() || res.RefreshToken == "" {
+			t.Fatalf("%s: password grant: %v %+v", c.name, err, res)
+		}
+		first := res.RefreshToken
+		res, err = c.token(ctx, tn.RefreshForm(first))
+		if err != nil || !res.OK() || res.RefreshToken == "" || res.RefreshToken == first {
+			t.Fatalf("%s: refresh grant did not rotate: %v %+v", c.name, err, res)
+		}
+		res, err = c.token(ctx, tn.RefreshForm(first))
+		if err != nil || res.OK() || res.Status != http.StatusForbidden || res.Code != "invalid_grant" {
+			t.Errorf("%s: reusing a rotated token: %+v, want 403 invalid_grant", c.name, res)
+		}
+		res, err = c.token(ctx, tn.ClientCredentialsForm())
+		if err != nil || !res.OK() {
+			t.Errorf("%s: client_credentials grant: %v %+v", c.name, err, res)
+		}
 	}
 	// A second seed on the same server does not collide with the first.
 	if _, err := Seed(ctx, l.Mgmt); err != nil {

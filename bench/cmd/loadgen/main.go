@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +71,8 @@ type options struct {
 	startup     int
 	writeDir    string
 	ceilingRuns int
+	cpuProfile  string
+	procs       int
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -101,6 +104,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.IntVar(&o.startup, "startup", 0, "with -gatehouse: measure start-up to ready on an existing database this many times, and idle RSS; no load")
 	fs.StringVar(&o.writeDir, "write-dir", "", "directory for the durable-write probe (default: the temporary directory; use the -url server's database directory)")
 	fs.IntVar(&o.ceilingRuns, "ceiling-samples", 0, "samples per ceiling (0: 15 verifications, 200 signatures, 100 writes)")
+	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of this load generator while it sends the load to a server in another process (-gatehouse, -url); the ceilings use every core")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this load generator's own CPU profile of the load (warmup included) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -127,6 +132,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return o, errors.New("-pid goes with -url (a server loadgen starts is measured anyway)")
 	case o.startup < 0 || (o.startup > 0 && o.gatehouse == ""):
 		return o, errors.New("-startup needs -gatehouse")
+	case o.procs < 1:
+		return o, errors.New("-procs must be at least 1")
 	}
 	if o.url != "" {
 		for _, u := range o.urls {
@@ -223,7 +230,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	tc := &harness.TokenClient{HTTP: hc, URL: target.url, URLs: target.urls}
 	cfg := harness.LoadConfig{Warmup: o.warmup, Duration: o.duration, Count: o.count, Limit: o.limit, Backoff: !o.noBackoff}
-	if err := runGrant(ctx, o, cfg, tc, tn, ceil, target.pid, stdout); err != nil {
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	// The load runs on one P by default when the server is another
+	// process: the workers mostly wait on the network, and a second P only
+	// adds cross-thread wake-ups on the cores the server needs. The
+	// ceilings had every core; a server in this process keeps them all.
+	if target.pid > 0 || o.url != "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.procs))
+	}
+	err = runGrant(ctx, o, cfg, tc, tn, ceil, target.pid, stdout)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
 
@@ -286,4 +308,25 @@ func startTarget(ctx context.Context, o options, dir string, hc *http.Client) (*
 	}
 	desc := fmt.Sprintf("in-process server (%s, %s, fresh SQLite)", o.hash, conc)
 	return &target{url: l.URL, desc: desc, mgmt: l.Mgmt, close: func() { l.Close() }}, nil
+}
+
+// startCPUProfile profiles this process into path ("" for no profile): the
+// load generator shares the cores with the server, so its own cost per
+// request is part of every ratio it reports.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
