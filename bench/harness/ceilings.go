@@ -35,11 +35,11 @@ type Ceilings struct {
 	// (wall time over signatures made): what the cores really deliver
 	// together, where Sign/Cores assumes they scale perfectly.
 	SignAll time.Duration
-	Write   time.Duration // one durable single-row commit on SQLite
+	Write   time.Duration // one durable write of a refresh family (WriteProbe)
 
-	writeDir string // where the write probe ran, for Again
-	signN    int
-	writeN   int
+	probe  WriteProbe // the write probe, for Again
+	signN  int
+	writeN int
 	// The samples behind Sign, SignAll and Write, for Pool.
 	signs, signAlls, writes []time.Duration
 }
@@ -61,7 +61,7 @@ func (c Ceilings) Again(ctx context.Context) (Ceilings, error) {
 	if again.signAlls, err = signAllRuns(c.signN, c.Cores); err != nil {
 		return c, err
 	}
-	if again.writes, err = writeSamples(ctx, c.writeDir, c.writeN); err != nil {
+	if again.writes, err = c.probe(ctx, c.writeN); err != nil {
 		return c, err
 	}
 	again.Sign, again.SignAll, again.Write = Median(again.signs), Median(again.signAlls), Median(again.writes)
@@ -107,10 +107,9 @@ func (c Ceilings) SignScaling() float64 { return c.Sign.Seconds() / c.SignAll.Se
 // per request, no write.
 func (c Ceilings) ClientCredentialsRate() float64 { return float64(c.Cores) / c.Sign.Seconds() }
 
-// MeasureCeilings measures all three costs; dir is where the write probe's
-// SQLite file goes (use the server database's file system).
-func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, verifyN, signN, writeN int) (Ceilings, error) {
-	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash, writeDir: dir, signN: signN, writeN: writeN}
+// MeasureCeilings measures all three costs, the write with probe.
+func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, probe WriteProbe, verifyN, signN, writeN int) (Ceilings, error) {
+	c := Ceilings{Cores: runtime.NumCPU(), Hash: hash, probe: probe, signN: signN, writeN: writeN}
 	var err error
 	if c.Verify, err = MeasureVerify(hash, verifyN); err != nil {
 		return c, err
@@ -121,7 +120,7 @@ func MeasureCeilings(ctx context.Context, hash passwords.Algorithm, dir string, 
 	if c.signAlls, err = signAllRuns(signN, c.Cores); err != nil {
 		return c, err
 	}
-	if c.writes, err = writeSamples(ctx, dir, writeN); err != nil {
+	if c.writes, err = probe(ctx, writeN); err != nil {
 		return c, err
 	}
 	c.Sign, c.SignAll, c.Write = Median(c.signs), Median(c.signAlls), Median(c.writes)
@@ -237,6 +236,53 @@ func signAllRuns(n, cores int) ([]time.Duration, error) {
 	return runs, nil
 }
 
+// WriteProbe times n durable writes of a refresh family, one at a time.
+type WriteProbe func(ctx context.Context, n int) ([]time.Duration, error)
+
+// SQLiteWrite is the write probe on SQLite: MeasureDurableWrite's commits,
+// in a file in dir (put it on the server database's file system).
+func SQLiteWrite(dir string) WriteProbe {
+	return func(ctx context.Context, n int) ([]time.Duration, error) { return writeSamples(ctx, dir, n) }
+}
+
+// PostgresWrite is the write probe on PostgreSQL: one family, rotated n
+// times by the compare-and-swap statement a refresh grant commits with,
+// each its own round trip and durable commit. dsn is the server's own
+// database, so the probe shares its PostgreSQL; the family is deleted
+// afterwards.
+func PostgresWrite(dsn string) WriteProbe {
+	return func(ctx context.Context, n int) ([]time.Duration, error) {
+		st, err := OpenProbeStore(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("write ceiling: %w", err)
+		}
+		defer st.Close()
+		f := SampleFamily()
+		if err := st.CreateRefreshFamily(ctx, f); err != nil {
+			return nil, fmt.Errorf("write ceiling: %w", err)
+		}
+		defer st.DeleteRefreshFamily(context.WithoutCancel(ctx), f.ID)
+		samples := make([]time.Duration, 0, n)
+		for i := range max(n, 1) + probeWarmup {
+			_, next := tokens.NewRefreshToken(f.ID)
+			f.Previous, f.PreviousUsedAt, f.Current = f.Current[0], time.Now(), [][]byte{next}
+			start := time.Now()
+			err := st.ReplaceRefreshFamily(ctx, f)
+			took := time.Since(start)
+			if err != nil {
+				return nil, fmt.Errorf("write ceiling: %w", err)
+			}
+			if i >= probeWarmup {
+				samples = append(samples, took)
+			}
+		}
+		return samples, nil
+	}
+}
+
+// probeWarmup writes are made and not timed before a write probe's samples.
+const probeWarmup = 5
+
 // MeasureDurableWrite returns the median time of n single-row INSERT
 // commits through sqlstore (WAL, synchronous=FULL, the server's settings):
 // CreateRefreshFamily of a family shaped like those the token endpoint
@@ -257,9 +303,8 @@ func writeSamples(ctx context.Context, dir string, n int) ([]time.Duration, erro
 		return nil, fmt.Errorf("write ceiling: %w", err)
 	}
 	defer st.Close()
-	const warmup = 5
 	samples := make([]time.Duration, 0, n)
-	for i := range max(n, 1) + warmup {
+	for i := range max(n, 1) + probeWarmup {
 		f := SampleFamily()
 		start := time.Now()
 		err := st.CreateRefreshFamily(ctx, f)
@@ -267,7 +312,7 @@ func writeSamples(ctx context.Context, dir string, n int) ([]time.Duration, erro
 		if err != nil {
 			return nil, fmt.Errorf("write ceiling: %w", err)
 		}
-		if i >= warmup {
+		if i >= probeWarmup {
 			samples = append(samples, took)
 		}
 	}

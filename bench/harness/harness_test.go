@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"database/sql"
 	"math"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
@@ -148,7 +150,7 @@ func TestCeilingsPoolBeforeAndAfter(t *testing.T) {
 // the write again in the same directory, and keeps the hash's figure.
 func TestCeilingsAgainMeasuresAnew(t *testing.T) {
 	t.Parallel()
-	c, err := MeasureCeilings(context.Background(), "bcrypt", t.TempDir(), 1, 3, 3)
+	c, err := MeasureCeilings(context.Background(), "bcrypt", SQLiteWrite(t.TempDir()), 1, 3, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +166,34 @@ func TestCeilingsAgainMeasuresAnew(t *testing.T) {
 	}
 	if p := c.Pool(again); len(p.signs) != 6 || len(p.writes) != 6 {
 		t.Errorf("pooled %d signs and %d writes, want 6 each", len(p.signs), len(p.writes))
+	}
+}
+
+// TestPostgresWriteProbeRotatesOneFamily: the PostgreSQL probe times
+// compare-and-swap rotations of one family, each of which must succeed
+// (a failed swap would time a refusal, not a write), and removes it.
+func TestPostgresWriteProbeRotatesOneFamily(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.PostgresDatabase(t)
+	ctx := context.Background()
+	samples, err := PostgresWrite(dsn)(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) != 4 || Median(samples) <= 0 {
+		t.Fatalf("samples %v", samples)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var left int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM refresh_families").Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d families left behind", left)
 	}
 }
 

@@ -70,6 +70,7 @@ type options struct {
 	gatehouse   string
 	startup     int
 	writeDir    string
+	writeDB     string
 	ceilingRuns int
 	cpuProfile  string
 	procs       int
@@ -103,6 +104,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.StringVar(&o.gatehouse, "gatehouse", "", "gatehouse binary to start on a fresh database (instead of serving in this process)")
 	fs.IntVar(&o.startup, "startup", 0, "with -gatehouse: measure start-up to ready on an existing database this many times, and idle RSS; no load")
 	fs.StringVar(&o.writeDir, "write-dir", "", "directory for the durable-write probe (default: the temporary directory; use the -url server's database directory)")
+	fs.StringVar(&o.writeDB, "write-db", "", "the -url server's PostgreSQL database (postgres://...): the write probe is then a family rotated there by compare-and-swap, one round trip each, instead of a SQLite commit")
 	fs.IntVar(&o.ceilingRuns, "ceiling-samples", 0, "samples per ceiling (0: 15 verifications, 200 signatures, 100 writes)")
 	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of this load generator while it sends the load to a server in another process (-gatehouse, -url); the ceilings use every core")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this load generator's own CPU profile of the load (warmup included) to this file")
@@ -132,6 +134,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		return o, errors.New("-pid goes with -url (a server loadgen starts is measured anyway)")
 	case o.startup < 0 || (o.startup > 0 && o.gatehouse == ""):
 		return o, errors.New("-startup needs -gatehouse")
+	case o.writeDB != "" && (o.url == "" || o.writeDir != ""):
+		return o, errors.New("-write-db goes with -url, instead of -write-dir")
+	case o.writeDB != "" && !strings.HasPrefix(o.writeDB, "postgres://") && !strings.HasPrefix(o.writeDB, "postgresql://"):
+		return o, errors.New("-write-db takes a postgres:// URL")
 	case o.procs < 1:
 		return o, errors.New("-procs must be at least 1")
 	}
@@ -203,6 +209,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if writeDir == "" {
 		writeDir = dir
 	}
+	probe, probeDesc := harness.SQLiteWrite(writeDir), "durable SQLite commit"
+	if o.writeDB != "" {
+		probe, probeDesc = harness.PostgresWrite(o.writeDB), "compare-and-swap round trip on PostgreSQL"
+	}
 	verifyN, signN, writeN := 15, 200, 100
 	if o.ceilingRuns > 0 {
 		verifyN, signN, writeN = o.ceilingRuns, o.ceilingRuns, o.ceilingRuns
@@ -213,7 +223,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "1-minute load average before the run: %.2f\n", load)
 	}
 	fmt.Fprintf(stdout, "measuring ceilings (%d verifications, %d signatures, %d writes)...\n", verifyN, signN, writeN)
-	ceil, err := harness.MeasureCeilings(ctx, passwords.Algorithm(o.hash), writeDir, verifyN, signN, writeN)
+	fmt.Fprintf(stdout, "write probe: %s\n", probeDesc)
+	ceil, err := harness.MeasureCeilings(ctx, passwords.Algorithm(o.hash), probe, verifyN, signN, writeN)
 	if err != nil {
 		return err
 	}

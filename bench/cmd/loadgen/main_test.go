@@ -33,6 +33,11 @@ func TestParseRefusesWhatItCannotMeasure(t *testing.T) {
 		{"one url not loopback", []string{"-url", "http://127.0.0.1:8080,http://10.0.0.5:8081", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "loopback"},
 		{"pid with two urls", []string{"-url", "http://127.0.0.1:8080,http://127.0.0.1:8081", "-pid", "1", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "-pid"},
 		{"url and binary", []string{"-url", "http://127.0.0.1:1", "-gatehouse", "/bin/true"}, "exclude"},
+		{"postgres write probe", []string{"-url", "http://127.0.0.1:8080", "-write-db", "postgres://postgres@127.0.0.1:5432/gh", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, ""},
+		{"write probe on a file database", []string{"-url", "http://127.0.0.1:8080", "-write-db", "/tmp/g.db", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "postgres://"},
+		{"postgres write probe without url", []string{"-write-db", "postgres://postgres@127.0.0.1:5432/gh"}, "-write-db"},
+		{"two write probes", []string{"-url", "http://127.0.0.1:8080", "-write-db", "postgres://h/gh", "-write-dir", "/tmp", "-mgmt-client-id", "a", "-mgmt-client-secret", "b"}, "-write-db"},
+		{"no P for the load", []string{"-procs", "0"}, "-procs"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +72,7 @@ func TestRunReportsEachGrant(t *testing.T) {
 		want  []string
 	}{
 		{"password", []string{"password, 2 workers: 6 requests", "cores / verify", "p50 / one verification", "p90", "p99"}},
-		{"refresh", []string{"refresh, 2 workers: 6 requests", "1 / (2 sign / cores + write)", "target >= 0.90"}},
+		{"refresh", []string{"refresh, 2 workers: 6 requests", "1 / (2 sign / cores + write)", "target >= 0.90", "after the load: RS256 sign", "before and after pooled", "write probe: durable SQLite commit"}},
 		{"client_credentials", []string{"client_credentials, 2 workers: 6 requests", "cores / sign"}},
 		{"mixed", []string{"refresh alone, 1 workers", "password (saturating), 2 workers", "refresh p50 saturated / alone"}},
 	}
