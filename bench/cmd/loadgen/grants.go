@@ -135,6 +135,13 @@ func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID 
 	} else {
 		fmt.Fprintf(w, "server and load generator in this process %s (%.2f × two signatures), ", fmtDur(per(c.Client)), ratio(per(c.Client), 2*ceil.Sign))
 	}
+	if serverPID > 0 {
+		// The rest of the machine: a PostgreSQL server's backends, or
+		// anything else running on these cores.
+		if other := c.Total - c.Idle - c.Server - c.Client; other > 0 {
+			fmt.Fprintf(w, "other processes %s, ", fmtDur(per(other)))
+		}
+	}
 	fmt.Fprintf(w, "cores idle %s (%.0f %% of the window)\n", fmtDur(per(c.Idle)), 100*float64(c.Idle)/float64(c.Total))
 }
 
