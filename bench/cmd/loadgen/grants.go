@@ -33,7 +33,7 @@ func runGrant(ctx context.Context, o options, cfg harness.LoadConfig, tc *harnes
 		s := harness.RunLoad(ctx, cfg, harness.Class{Name: "refresh", Workers: workers})[0]
 		printSummary(w, "refresh", o.workers, s)
 		reportRefresh(w, s, ceil)
-		reportCPU(w, s, ceil, serverPID, window())
+		reportCPU(w, s, ceil, serverPID, o.url == "" && o.gatehouse == "", window())
 		reportBracketed(ctx, w, s, ceil)
 	case "mixed":
 		return runMixed(ctx, o, cfg, tc, tn, ceil, w)
@@ -119,7 +119,7 @@ func watchCPU(cfg harness.LoadConfig, serverPID int) func() harness.CPUTimes {
 // generator and idle cores, per grant, and compares the server's share with
 // the two signatures every refresh grant must make. It also gives the
 // throughput against the ceiling with the cores' measured signing scaling.
-func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID int, c harness.CPUTimes) {
+func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID int, inProcess bool, c harness.CPUTimes) {
 	if ceil.SignAll > 0 {
 		fmt.Fprintf(w, "  throughput / ceiling with every core signing at once (1 / (2 sign-all + write) = %.0f/s; the cores sign %.2f× one core's rate) = %.2f\n",
 			ceil.RefreshRateAllCores(), ceil.SignScaling(), s.Throughput()/ceil.RefreshRateAllCores())
@@ -129,17 +129,20 @@ func reportCPU(w io.Writer, s harness.Summary, ceil harness.Ceilings, serverPID 
 	}
 	per := func(d time.Duration) time.Duration { return d / time.Duration(s.OK) }
 	fmt.Fprintf(w, "  CPU per grant in the window: ")
-	if serverPID > 0 {
+	switch {
+	case serverPID > 0:
 		fmt.Fprintf(w, "server %s (%.2f × two signatures), ", fmtDur(per(c.Server)), ratio(per(c.Server), 2*ceil.Sign))
 		fmt.Fprintf(w, "load generator %s, ", fmtDur(per(c.Client)))
-	} else {
+	case inProcess:
 		fmt.Fprintf(w, "server and load generator in this process %s (%.2f × two signatures), ", fmtDur(per(c.Client)), ratio(per(c.Client), 2*ceil.Sign))
+	default: // servers given by -url without -pid: they are among the others
+		fmt.Fprintf(w, "load generator %s, ", fmtDur(per(c.Client)))
 	}
-	if serverPID > 0 {
-		// The rest of the machine: a PostgreSQL server's backends, or
-		// anything else running on these cores.
+	if !inProcess {
+		// The rest of the machine: servers not named by -pid, a PostgreSQL
+		// server's backends, anything else on these cores.
 		if other := c.Total - c.Idle - c.Server - c.Client; other > 0 {
-			fmt.Fprintf(w, "other processes %s, ", fmtDur(per(other)))
+			fmt.Fprintf(w, "other processes %s (%.2f × two signatures), ", fmtDur(per(other)), ratio(per(other), 2*ceil.Sign))
 		}
 	}
 	fmt.Fprintf(w, "cores idle %s (%.0f %% of the window)\n", fmtDur(per(c.Idle)), 100*float64(c.Idle)/float64(c.Total))
