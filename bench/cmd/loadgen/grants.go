@@ -164,12 +164,25 @@ func reportBracketed(ctx context.Context, w io.Writer, s harness.Summary, before
 	}
 	fmt.Fprintf(w, "  after the load: RS256 sign %s (every core at once: %s a signature) | durable write %s: ceiling %.0f/s, throughput / it = %.2f\n",
 		fmtDur(after.Sign), fmtDur(after.SignAll), fmtDur(after.Write), after.RefreshRate(), s.Throughput()/after.RefreshRate())
+	// The formula counts the cores as signing cores times as fast
+	// as one; when a probe shows the host delivering much less, the run
+	// measured the host as much as the server, and says so.
+	if want := hostScaling * float64(before.Cores); before.SignScaling() < want || after.SignScaling() < want {
+		fmt.Fprintf(w, "  host: the cores signed %.2f× one core's rate before the load and %.2f× after, under the %.1f× a quiet host gives; the issue's formula assumes %d×\n",
+			before.SignScaling(), after.SignScaling(), want, before.Cores)
+	}
 	pooled := before.Pool(after)
 	r := s.Throughput() / pooled.RefreshRate()
 	fmt.Fprintf(w, "  throughput / ceiling before and after pooled (sign %s, write %s: %.0f/s) = %.2f  [target >= 0.90: %s]; with every core signing at once (%.0f/s) = %.2f\n",
 		fmtDur(pooled.Sign), fmtDur(pooled.Write), pooled.RefreshRate(), r, verdict(true, r >= 0.9),
 		pooled.RefreshRateAllCores(), s.Throughput()/pooled.RefreshRateAllCores())
 }
+
+// hostScaling is the share of perfect scaling (signing cores times as fast
+// as one core) below which a probe shows a host sharing its cores with
+// other work: on the two cores of our test machine the probes scaled
+// 1.8–2.0× in quiet runs and as little as 1.0× while the host was busy.
+const hostScaling = 0.9
 
 // settle is the pause after a load before the ceilings are measured again:
 // the server's last commit and any WAL checkpoint it started finish first.
