@@ -262,26 +262,35 @@ func PostgresWrite(dsn string) WriteProbe {
 			return nil, fmt.Errorf("write ceiling: %w", err)
 		}
 		defer st.DeleteRefreshFamily(context.WithoutCancel(ctx), f.ID)
-		samples := make([]time.Duration, 0, n)
-		for i := range max(n, 1) + probeWarmup {
+		return timeWrites(n, func() func() error {
 			_, next := tokens.NewRefreshToken(f.ID)
 			f.Previous, f.PreviousUsedAt, f.Current = f.Current[0], time.Now(), [][]byte{next}
-			start := time.Now()
-			err := st.ReplaceRefreshFamily(ctx, f)
-			took := time.Since(start)
-			if err != nil {
-				return nil, fmt.Errorf("write ceiling: %w", err)
-			}
-			if i >= probeWarmup {
-				samples = append(samples, took)
-			}
-		}
-		return samples, nil
+			return func() error { return st.ReplaceRefreshFamily(ctx, f) }
+		})
 	}
 }
 
 // probeWarmup writes are made and not timed before a write probe's samples.
 const probeWarmup = 5
+
+// timeWrites times n writes made one at a time, after probeWarmup untimed
+// ones; next prepares a write, untimed, and returns it.
+func timeWrites(n int, next func() func() error) ([]time.Duration, error) {
+	samples := make([]time.Duration, 0, n)
+	for i := range max(n, 1) + probeWarmup {
+		write := next()
+		start := time.Now()
+		err := write()
+		took := time.Since(start)
+		if err != nil {
+			return nil, fmt.Errorf("write ceiling: %w", err)
+		}
+		if i >= probeWarmup {
+			samples = append(samples, took)
+		}
+	}
+	return samples, nil
+}
 
 // MeasureDurableWrite returns the median time of n single-row INSERT
 // commits through sqlstore (WAL, synchronous=FULL, the server's settings):
@@ -303,20 +312,10 @@ func writeSamples(ctx context.Context, dir string, n int) ([]time.Duration, erro
 		return nil, fmt.Errorf("write ceiling: %w", err)
 	}
 	defer st.Close()
-	samples := make([]time.Duration, 0, n)
-	for i := range max(n, 1) + probeWarmup {
+	return timeWrites(n, func() func() error {
 		f := SampleFamily()
-		start := time.Now()
-		err := st.CreateRefreshFamily(ctx, f)
-		took := time.Since(start)
-		if err != nil {
-			return nil, fmt.Errorf("write ceiling: %w", err)
-		}
-		if i >= probeWarmup {
-			samples = append(samples, took)
-		}
-	}
-	return samples, nil
+		return func() error { return st.CreateRefreshFamily(ctx, f) }
+	})
 }
 
 // OpenProbeStore opens a SQLite sqlstore at path with a throwaway master
