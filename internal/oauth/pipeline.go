@@ -21,13 +21,13 @@
 //	             for both tokens, scopes, or a denial
 //	MFA gate     MFAGate.Check (user logins only): may end the request with
 //	             403 mfa_required and an mfa_token that resumes it later
-//	mint         Handler: the access token and, with openid, the ID token,
-//	             claims encoded and keys chosen (every refusal a token can
-//	             meet), then signed on their own goroutines while...
+//	mint         Handler: the access token and, with openid, the ID token:
+//	             claims encoded and keys chosen first (every refusal a token
+//	             can meet), then each signed on a goroutine of its own
 //	commit       Exchange.Commit: the grant's own durable writes (the login
 //	             record with a new refresh family; a refresh family rotated by
-//	             compare-and-swap), in one write, before the response; the
-//	             response waits for the write and the signatures both
+//	             compare-and-swap), in one write, while the tokens are signed;
+//	             the response waits for the write and the signatures
 //	events       events.Emitter: Auth0 log events (s, sepft, fp, fu, ferrt...)
 //
 // Each hook phase is a small interface with a no-op default (Hooks); the

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -198,7 +199,7 @@ func (h *Handler) authenticated(ctx context.Context, t *trip, x Exchange, pass P
 	if len(t.auth.AMR) > 0 && t.auth.User != nil {
 		t.auth.AccessClaims["amr"], t.auth.IDClaims["amr"] = t.auth.AMR, t.auth.AMR
 	}
-	resp, unsigned, err := h.prepare(t.auth)
+	resp, d, err := h.prepare(t.auth)
 	if err != nil {
 		return nil, err
 	}
@@ -208,32 +209,52 @@ func (h *Handler) authenticated(ctx context.Context, t *trip, x Exchange, pass P
 	// of every request in flight wait together. Everything that can refuse
 	// a token was settled in prepare: after a durable commit only a broken
 	// random source could stop its signature.
-	signed := make([]chan signature, len(unsigned))
-	for i, u := range unsigned {
-		signed[i] = make(chan signature, 1)
-		go func() {
-			tok, err := u.Sign()
-			signed[i] <- signature{tok, err}
-		}()
-	}
+	access, id := startSigning(&d.access), startSigning(d.id)
 	if resp.RefreshToken, err = x.Commit(ctx, t.auth); err != nil {
 		return nil, err
 	}
-	for i, dst := range []*string{&resp.AccessToken, &resp.IDToken}[:len(unsigned)] {
-		s := <-signed[i]
-		if s.err != nil {
-			return nil, ErrServer.WithCause(s.err)
-		}
-		*dst = s.token
+	if err := errors.Join(access.wait(&resp.AccessToken), id.wait(&resp.IDToken)); err != nil {
+		return nil, ErrServer.WithCause(err)
 	}
 	resp.RecoveryCode = t.auth.RecoveryCode
 	return resp, nil
 }
 
-// signature is one token's signing outcome.
+// drafts are the tokens of one response, ready to sign.
+type drafts struct {
+	access tokens.Unsigned
+	id     *tokens.Unsigned // nil: no ID token
+}
+
+// signing is one token's signature in progress; nil signs nothing.
+type signing chan signature
+
 type signature struct {
 	token string
 	err   error
+}
+
+// startSigning signs u on a goroutine of its own.
+func startSigning(u *tokens.Unsigned) signing {
+	if u == nil {
+		return nil
+	}
+	s := make(signing, 1)
+	go func() {
+		tok, err := u.Sign()
+		s <- signature{tok, err}
+	}()
+	return s
+}
+
+// wait stores the signed token in dst once it is made.
+func (s signing) wait(dst *string) error {
+	if s == nil {
+		return nil
+	}
+	sig := <-s
+	*dst = sig.token
+	return sig.err
 }
 
 // trustForwardedFor makes the auth0-forwarded-for address the user's IP,
@@ -251,10 +272,10 @@ func trustForwardedFor(ctx context.Context, r *http.Request, client *store.Clien
 	return WithClientIP(ctx, ip.String())
 }
 
-// prepare builds the response and the tokens it needs signed: the access
-// token first and, for a user who was granted openid, the ID token. The
-// refresh token is the grant's: its commit draws it.
-func (h *Handler) prepare(auth *Authorization) (*TokenResponse, []tokens.Unsigned, error) {
+// prepare builds the response and drafts its tokens: the access token and,
+// for a user who was granted openid, the ID token. The refresh token is the
+// grant's: its commit draws it.
+func (h *Handler) prepare(auth *Authorization) (*TokenResponse, drafts, error) {
 	now := h.Now()
 	subject := auth.Client.ClientID + "@clients"
 	if auth.User != nil {
@@ -264,22 +285,24 @@ func (h *Handler) prepare(auth *Authorization) (*TokenResponse, []tokens.Unsigne
 	if auth.TokenScopes != nil {
 		tokenScopes = auth.TokenScopes
 	}
-	at, lifetime, err := h.Minter.PrepareAccessToken(tokens.AccessToken{
+	var d drafts
+	var lifetime int
+	var err error
+	d.access, lifetime, err = h.Minter.PrepareAccessToken(tokens.AccessToken{
 		Subject: subject, ClientID: auth.Client.ClientID, GrantType: auth.GrantType,
 		API: auth.API, Scopes: tokenScopes, Extra: auth.AccessClaims, IssuedAt: now,
 	})
 	if err != nil {
-		return nil, nil, ErrServer.WithCause(err)
+		return nil, d, ErrServer.WithCause(err)
 	}
-	unsigned := []tokens.Unsigned{at}
 	if auth.User != nil && slices.Contains(auth.Scopes, "openid") {
 		id, err := h.Minter.PrepareIDToken(tokens.IDToken{Client: auth.Client, User: auth.User, Scopes: auth.Scopes, Extra: auth.IDClaims, IssuedAt: now})
 		if err != nil {
-			return nil, nil, ErrServer.WithCause(err)
+			return nil, d, ErrServer.WithCause(err)
 		}
-		unsigned = append(unsigned, id)
+		d.id = &id
 	}
-	return &TokenResponse{ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(tokenScopes, " ")}, unsigned, nil
+	return &TokenResponse{ExpiresIn: lifetime, TokenType: "Bearer", Scope: strings.Join(tokenScopes, " ")}, d, nil
 }
 
 // emit is the events phase: the grant's success event (after s for a
