@@ -174,6 +174,11 @@ func (t *TokenConn) Token(ctx context.Context, form url.Values) (Result, error) 
 		return Result{Transport: transportKind(err)}, nil
 	}
 	res := readToken(resp)
+	// Close reads whatever readToken left of the body (it stops at 1 MiB),
+	// so the next response starts where it should.
+	if err := resp.Body.Close(); err != nil && res.Transport == "" {
+		res.Transport = transportKind(err)
+	}
 	if resp.Close || res.Transport != "" {
 		t.drop(base)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,5 +99,31 @@ func TestTokenConnDialsAgainAfterTheServerCloses(t *testing.T) {
 	// The drop showed on the stale connection; the next request dials anew.
 	if res, err := tc.Token(context.Background(), url.Values{}); err != nil || res.Status != 503 {
 		t.Fatalf("after the drop: %+v %v", res, err)
+	}
+}
+
+// TestTokenConnReadsPastAnOversizedAnswer: an answer longer than the 1 MiB
+// a Result reads is still drained, so the connection's next answer is read
+// from its start.
+func TestTokenConnReadsPastAnOversizedAnswer(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if n.Add(1) == 1 {
+			w.Write([]byte(`{"access_token":"` + strings.Repeat("a", 2<<20) + `"}`))
+			return
+		}
+		w.Write([]byte(`{"access_token":"x","refresh_token":"second"}`))
+	}))
+	defer srv.Close()
+	tc := (&TokenClient{URL: srv.URL}).Conn()
+	defer tc.Close()
+	if res, err := tc.Token(context.Background(), url.Values{}); err != nil || res.Status != 200 {
+		t.Fatalf("oversized answer: %+v %v", res, err)
+	}
+	res, err := tc.Token(context.Background(), url.Values{})
+	if err != nil || !res.OK() || res.RefreshToken != "second" {
+		t.Fatalf("the answer after an oversized one: %+v %v", res, err)
 	}
 }
