@@ -104,7 +104,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.StringVar(&o.gatehouse, "gatehouse", "", "gatehouse binary to start on a fresh database (instead of serving in this process)")
 	fs.IntVar(&o.startup, "startup", 0, "with -gatehouse: measure start-up to ready on an existing database this many times, and idle RSS; no load")
 	fs.StringVar(&o.writeDir, "write-dir", "", "directory for the durable-write probe (default: the temporary directory; use the -url server's database directory)")
-	fs.StringVar(&o.writeDB, "write-db", "", "the -url server's PostgreSQL database (postgres://...): the write probe is then a family rotated there by compare-and-swap, one round trip each, instead of a SQLite commit")
+	fs.StringVar(&o.writeDB, "write-db", "", "the -url server's PostgreSQL database (postgres://...): the write probe is then a family rotated there by compare-and-swap, one round trip each, instead of a SQLite commit; loadgen opens it with its own store, which migrates it to its own schema, so build loadgen from the server's commit or an older one with the same migrations")
 	fs.IntVar(&o.ceilingRuns, "ceiling-samples", 0, "samples per ceiling (0: 15 verifications, 200 signatures, 100 writes)")
 	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of this load generator while it sends the load to a server in another process (-gatehouse, -url); the ceilings use every core")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this load generator's own CPU profile of the load (warmup included) to this file")
