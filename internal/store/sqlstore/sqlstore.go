@@ -209,7 +209,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	w.SetMaxOpenConns(1)
 	// The writer connects first so the database is created and in WAL mode
 	// before any reader opens it.
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w); err != nil {
 		w.Close()
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -226,6 +226,36 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	s.group = newGroupWriter(w, groupCommitMax)
 	return nil
 }
+
+// pingSQLite makes db's first connection, waiting out SQLITE_BUSY for as
+// long as the busy timeout. Switching a new file to WAL takes its exclusive
+// lock, and SQLite can refuse a second process opening the file at that
+// moment at once, without calling its busy handler (two nodes, or a node and
+// a command, starting together on one new file).
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// isSQLiteBusy reports whether err is SQLITE_BUSY or one of its extended
+// codes.
+func isSQLiteBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
 
 // createOwnerOnly creates an empty database file readable by its owner
 // only, as it holds emails and password hashes. SQLite would create it 0644
