@@ -106,6 +106,15 @@ func (s *timedStore) GetRefreshFamily(ctx context.Context, id string) (*store.Re
 	return timed(s.m, "get_refresh_family", func() (*store.RefreshFamily, error) { return s.Store.GetRefreshFamily(ctx, id) })
 }
 
+func (s *timedStore) GetRefreshFamilyWithUser(ctx context.Context, id string) (*store.RefreshFamily, *store.User, error) {
+	var u *store.User
+	f, err := timed(s.m, "get_refresh_family_with_user", func() (f *store.RefreshFamily, err error) {
+		f, u, err = s.Store.GetRefreshFamilyWithUser(ctx, id)
+		return f, err
+	})
+	return f, u, err
+}
+
 func (s *timedStore) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
 	return timedErr(s.m, "replace_refresh_family", func() error { return s.Store.ReplaceRefreshFamily(ctx, f) })
 }

@@ -101,15 +101,15 @@ func TestMetricsPerGrantHashAndStore(t *testing.T) {
 	}
 	atLeast := map[string]float64{
 		// the three logins hash once each, under the limiter
-		`gatehouse_password_hash_duration_seconds_count`:                      3,
-		`gatehouse_store_duration_seconds_count{op="user_by_identifier"}`:     3,
-		`gatehouse_store_duration_seconds_count{op="get_refresh_family"}`:     1,
-		`gatehouse_store_duration_seconds_count{op="record_login"}`:           2,
-		`gatehouse_store_duration_seconds_count{op="replace_refresh_family"}`: 1,
-		`gatehouse_store_duration_seconds_count{op="config_version"}`:         1,
-		`gatehouse_token_request_duration_seconds_sum{grant_type="password"}`: 0.0001,
-		`gatehouse_password_hash_duration_seconds_sum`:                        0.0001,
-		`gatehouse_store_duration_seconds_sum{op="user_by_identifier"}`:       0.000001,
+		`gatehouse_password_hash_duration_seconds_count`:                            3,
+		`gatehouse_store_duration_seconds_count{op="user_by_identifier"}`:           3,
+		`gatehouse_store_duration_seconds_count{op="get_refresh_family_with_user"}`: 1,
+		`gatehouse_store_duration_seconds_count{op="record_login"}`:                 2,
+		`gatehouse_store_duration_seconds_count{op="replace_refresh_family"}`:       1,
+		`gatehouse_store_duration_seconds_count{op="config_version"}`:               1,
+		`gatehouse_token_request_duration_seconds_sum{grant_type="password"}`:       0.0001,
+		`gatehouse_password_hash_duration_seconds_sum`:                              0.0001,
+		`gatehouse_store_duration_seconds_sum{op="user_by_identifier"}`:             0.000001,
 	}
 	for name, low := range atLeast {
 		if got, ok := series[name]; !ok || got < low {

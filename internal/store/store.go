@@ -234,6 +234,11 @@ type Login struct {
 type RefreshFamilies interface {
 	CreateRefreshFamily(ctx context.Context, f *RefreshFamily) error
 	GetRefreshFamily(ctx context.Context, id string) (*RefreshFamily, error)
+	// GetRefreshFamilyWithUser reads a family and the user it belongs to
+	// in one read, as the refresh grant needs both (on PostgreSQL each
+	// read is a round trip). The user is nil, with no error, when it no
+	// longer exists; ErrNotFound means the family does not.
+	GetRefreshFamilyWithUser(ctx context.Context, id string) (*RefreshFamily, *User, error)
 	// ReplaceRefreshFamily saves f only if the stored family still has
 	// f.Version (the version f was read at), and then advances f.Version;
 	// otherwise it fails with ErrConflict (ErrNotFound when it is gone).

@@ -139,11 +139,42 @@ func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
+// PrepareContext counts the prepare, and returns a statement that counts
+// each run: the SQLite store keeps its statements prepared, so most of its
+// calls are runs of a statement prepared by an earlier request.
 func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	if t := tallyOf(ctx); t != nil {
 		t.roundTrips.Add(1)
 	}
-	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, conn: c}, nil
+}
+
+// countingStmt counts a prepared statement's runs as the connection counts
+// direct calls. Both drivers' statements take contexts.
+type countingStmt struct {
+	driver.Stmt
+	conn *countingConn
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if t := tallyOf(ctx); t != nil {
+		t.roundTrips.Add(1)
+		if !s.conn.in {
+			t.transactions.Add(1)
+		}
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if t := tallyOf(ctx); t != nil {
+		t.roundTrips.Add(1)
+	}
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -54,7 +54,8 @@ func (g *Refresh) Check(ctx context.Context, req *oauth.Request, client *store.C
 	if err != nil {
 		return nil, oauth.ErrInvalidRefresh.WithCause(err)
 	}
-	f, err := g.Store.GetRefreshFamily(ctx, familyID)
+	// The family's user is read with it, for the subject phase.
+	f, user, err := g.Store.GetRefreshFamilyWithUser(ctx, familyID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.ErrInvalidRefresh.WithCause(errors.New("no such family"))
 	}
@@ -64,7 +65,7 @@ func (g *Refresh) Check(ctx context.Context, req *oauth.Request, client *store.C
 	if f.ClientID != client.ClientID {
 		return nil, oauth.ErrInvalidRefresh.WithCause(errors.New("token of another client"))
 	}
-	x := &refreshExchange{g: g, client: client, family: f, presented: hash, now: g.Now(), scope: req.Scope,
+	x := &refreshExchange{g: g, client: client, family: f, user: user, presented: hash, now: g.Now(), scope: req.Scope,
 		leeway: time.Duration(client.RefreshToken.Leeway) * time.Second}
 	if err := x.judge(ctx); err != nil {
 		// A refused or reused token of a known family is logged under its user.
@@ -79,6 +80,7 @@ type refreshExchange struct {
 	g         *Refresh
 	client    *store.Client
 	family    *store.RefreshFamily // as read; Commit writes it back
+	user      *store.User          // the family's user, read with it; nil when deleted
 	presented []byte               // the hash of the token shown
 	verdict   tokens.Verdict       // Accepted or Replayed
 	now       time.Time
@@ -122,13 +124,10 @@ func (x *refreshExchange) revoke(ctx context.Context) error {
 // enabled in the directory.
 func (x *refreshExchange) Authenticate(ctx context.Context) (*oauth.Authorization, error) {
 	st := x.g.Store
-	user, err := st.GetUser(ctx, x.family.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	user := x.user
+	if user == nil {
 		// The family stays, so every later try gets this same answer.
 		return nil, oauth.ErrRefreshUserDeleted
-	}
-	if err != nil {
-		return nil, oauth.ErrServer.WithCause(err)
 	}
 	if user.Blocked {
 		return nil, oauth.ErrUserBlocked

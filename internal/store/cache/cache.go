@@ -498,6 +498,10 @@ func (c *Store) GetRefreshFamily(ctx context.Context, id string) (*store.Refresh
 	return c.inner.GetRefreshFamily(ctx, id)
 }
 
+func (c *Store) GetRefreshFamilyWithUser(ctx context.Context, id string) (*store.RefreshFamily, *store.User, error) {
+	return c.inner.GetRefreshFamilyWithUser(ctx, id)
+}
+
 func (c *Store) ReplaceRefreshFamily(ctx context.Context, f *store.RefreshFamily) error {
 	return c.inner.ReplaceRefreshFamily(ctx, f)
 }

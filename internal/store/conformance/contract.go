@@ -67,6 +67,10 @@ func testMissing(t *testing.T, s store.Store) {
 		{"UpdateUser", func(c context.Context) error { return discard(s.UpdateUser(c, "nope", fn.user)) }},
 		{"DeleteUser", func(c context.Context) error { return s.DeleteUser(c, "nope") }},
 		{"GetRefreshFamily", func(c context.Context) error { return discard(s.GetRefreshFamily(c, "nope")) }},
+		{"GetRefreshFamilyWithUser", func(c context.Context) error {
+			_, _, err := s.GetRefreshFamilyWithUser(c, "nope")
+			return err
+		}},
 		{"ReplaceRefreshFamily", func(c context.Context) error {
 			return s.ReplaceRefreshFamily(c, newFamily("nope", "auth0|1", "c1", ""))
 		}},

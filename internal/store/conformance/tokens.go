@@ -18,6 +18,30 @@ func familyTests() []test {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "https://api.test")))
 			wantEqual(t, "GetRefreshFamily", ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1")), want)
 		}},
+		{"GetWithUserReadsBothAndAGoneUserAsNil", func(t *testing.T, s store.Store) {
+			must(t, s.CreateUser(ctx(t), newUser("auth0|1", "con_1", "db", "Ada@Example.test", "Ada")))
+			must(t, s.CreateUser(ctx(t), newUser("auth0|2", "con_1", "db", "bob@example.test", "bob")))
+			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "https://api.test")))
+			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf2", "auth0|gone", "c1", "")))
+			withUser := func(id string) (*store.RefreshFamily, *store.User) {
+				t.Helper()
+				f, u, err := s.GetRefreshFamilyWithUser(ctx(t), id)
+				must(t, err)
+				return f, u
+			}
+			f, u := withUser("rf1")
+			wantEqual(t, "family", f, newFamily("rf1", "auth0|1", "c1", "https://api.test"))
+			wantEqual(t, "user", u, newUser("auth0|1", "con_1", "db", "Ada@Example.test", "Ada"))
+			f, u = withUser("rf2")
+			wantEqual(t, "family of a user never stored", f, newFamily("rf2", "auth0|gone", "c1", ""))
+			wantEqual(t, "user never stored", u, (*store.User)(nil))
+			must(t, s.DeleteUser(ctx(t), "auth0|1"))
+			f, u = withUser("rf1")
+			wantEqual(t, "family of a deleted user", f, newFamily("rf1", "auth0|1", "c1", "https://api.test"))
+			wantEqual(t, "deleted user", u, (*store.User)(nil))
+			_, _, err := s.GetRefreshFamilyWithUser(ctx(t), "nope")
+			wantErr(t, err, store.ErrNotFound)
+		}},
 		{"ReplaceRotatesHashes", func(t *testing.T, s store.Store) {
 			must(t, s.CreateRefreshFamily(ctx(t), newFamily("rf1", "auth0|1", "c1", "")))
 			f := ok[*store.RefreshFamily](t)(s.GetRefreshFamily(ctx(t), "rf1"))

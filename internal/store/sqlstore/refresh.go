@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -95,6 +96,50 @@ func (s *Store) CreateRefreshFamily(ctx context.Context, f *store.RefreshFamily)
 // GetRefreshFamily implements store.RefreshFamilies.
 func (s *Store) GetRefreshFamily(ctx context.Context, id string) (*store.RefreshFamily, error) {
 	return s.families.get(ctx, s, "id", id)
+}
+
+// familyWithUserSQL selects a family's columns and then its user's, which
+// are all NULL when the user is gone.
+func familyWithUserSQL(families *table[store.RefreshFamily], users *table[store.User]) string {
+	cols := make([]string, 0, len(families.columns)+len(users.columns))
+	for _, c := range families.columns {
+		cols = append(cols, "f."+c)
+	}
+	for _, c := range users.columns {
+		cols = append(cols, "u."+c)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + families.name + " f LEFT JOIN " + users.name +
+		" u ON u." + users.columns[0] + " = f.user_id WHERE f.id = $1"
+}
+
+// GetRefreshFamilyWithUser implements store.RefreshFamilies: one
+// statement, whose row each table decodes its own part of.
+func (s *Store) GetRefreshFamilyWithUser(ctx context.Context, id string) (*store.RefreshFamily, *store.User, error) {
+	nf := len(s.families.columns)
+	values := make(valueRow, nf+len(s.users.columns))
+	dest := make([]any, len(values))
+	for i := range values {
+		dest[i] = &values[i]
+	}
+	err := s.r.QueryRowContext(ctx, s.familyWithUserSQL, id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("get refresh family %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get refresh family %q with its user: %w", id, err)
+	}
+	f, err := s.families.decode(values[:nf])
+	if err != nil {
+		return nil, nil, fmt.Errorf("get refresh family %q: %w", id, err)
+	}
+	if values[nf] == nil { // no user row joined
+		return f, nil, nil
+	}
+	u, err := s.users.decode(values[nf:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("get refresh family %q: user %q: %w", id, f.UserID, err)
+	}
+	return f, u, nil
 }
 
 // casFamilySQL writes a family back only if its version is still the one

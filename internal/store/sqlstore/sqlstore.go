@@ -95,6 +95,8 @@ type Store struct {
 	jobs            *table[store.Job]
 	tickets         *table[store.Ticket]
 	emailTemplates  *table[store.EmailTemplate]
+	// familyWithUserSQL reads a family joined with its user.
+	familyWithUserSQL string
 	// lastBucketPrune is when UpdateRateBucket last deleted expired buckets
 	// (Unix microseconds).
 	lastBucketPrune atomic.Int64
@@ -372,6 +374,7 @@ func (s *Store) initTables() {
 	s.users = userTable(s)
 	s.jobs = jobTable(s)
 	s.families = familyTable(s)
+	s.familyWithUserSQL = familyWithUserSQL(s.families, s.users)
 	s.keys = keyTable(s)
 	s.rules = ruleTable(s)
 	s.actions = actionTable(s)

@@ -194,6 +194,58 @@ func (p prefixScanner) Scan(dest ...any) error {
 	return p.scanner.Scan(append([]any{p.first}, dest...)...)
 }
 
+// valueRow is a row already scanned into driver values, scanned again
+// into a decoder's destinations: it lets two tables' decoders share one
+// joined row. It converts what the store's columns hold (text, integers,
+// bytes, NULL) and what sql.Scanner destinations accept.
+type valueRow []any
+
+func (r valueRow) Scan(dest ...any) error {
+	if len(dest) != len(r) {
+		return fmt.Errorf("sqlstore: %d destinations for %d columns", len(dest), len(r))
+	}
+	for i, d := range dest {
+		if err := assign(d, r[i]); err != nil {
+			return fmt.Errorf("sqlstore: column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func assign(dest, v any) error {
+	switch d := dest.(type) {
+	case sql.Scanner:
+		return d.Scan(v)
+	case *string:
+		switch v := v.(type) {
+		case string:
+			*d = v
+			return nil
+		case []byte:
+			*d = string(v)
+			return nil
+		}
+	case *int64:
+		if n, ok := v.(int64); ok {
+			*d = n
+			return nil
+		}
+	case *[]byte:
+		switch v := v.(type) {
+		case []byte:
+			*d = bytes.Clone(v)
+			return nil
+		case string:
+			*d = []byte(v)
+			return nil
+		case nil:
+			*d = nil
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot store %T in %T", v, dest)
+}
+
 // cond is one column = value condition of a filter.
 type cond struct{ col, val string }
 
