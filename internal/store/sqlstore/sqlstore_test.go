@@ -27,7 +27,7 @@ import (
 
 const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-func newSealer(t *testing.T) store.Sealer {
+func newSealer(t testing.TB) store.Sealer {
 	t.Helper()
 	master := make([]byte, 32)
 	rand.Read(master)
@@ -38,7 +38,7 @@ func newSealer(t *testing.T) store.Sealer {
 	return s
 }
 
-func open(t *testing.T, dsn string, sealer store.Sealer) *sqlstore.Store {
+func open(t testing.TB, dsn string, sealer store.Sealer) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(t.Context(), dsn, sealer)
 	if err != nil {
@@ -62,7 +62,7 @@ type pgServer struct {
 
 // postgresServer connects to the test server, or skips the test when it is
 // unreachable (fails instead under CI).
-func postgresServer(t *testing.T) *pgServer {
+func postgresServer(t testing.TB) *pgServer {
 	t.Helper()
 	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 	if dsn == "" {
@@ -130,7 +130,7 @@ func (s *schemas) fresh(t *testing.T) string {
 
 // newDatabase creates an empty database, dropped when t ends, and returns
 // its DSN.
-func (p *pgServer) newDatabase(t *testing.T) string {
+func (p *pgServer) newDatabase(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 8)
 	rand.Read(b)
