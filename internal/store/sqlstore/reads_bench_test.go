@@ -10,8 +10,7 @@ import (
 
 // BenchmarkRefreshGrantReads compares the refresh grant's read, a family
 // and its user in one statement, with the two lookups it replaced, on
-// each backend, interleaved in one process so that both face the same
-// machine:
+// each backend, one after the other on the same store:
 //
 //	go test -run '^$' -bench RefreshGrantReads -count 6 ./internal/store/sqlstore
 func BenchmarkRefreshGrantReads(b *testing.B) {
