@@ -196,8 +196,8 @@ func (p prefixScanner) Scan(dest ...any) error {
 
 // valueRow is a row already scanned into driver values, scanned again
 // into a decoder's destinations: it lets two tables' decoders share one
-// joined row. It converts what the store's columns hold (text, integers,
-// bytes, NULL) and what sql.Scanner destinations accept.
+// joined row. It converts what the decoders scan into: text, integers,
+// and sql.Scanner destinations (which take NULL too).
 type valueRow []any
 
 func (r valueRow) Scan(dest ...any) error {
@@ -228,18 +228,6 @@ func assign(dest, v any) error {
 	case *int64:
 		if n, ok := v.(int64); ok {
 			*d = n
-			return nil
-		}
-	case *[]byte:
-		switch v := v.(type) {
-		case []byte:
-			*d = bytes.Clone(v)
-			return nil
-		case string:
-			*d = []byte(v)
-			return nil
-		case nil:
-			*d = nil
 			return nil
 		}
 	}
